@@ -34,6 +34,22 @@ export const ErrorCodes = {
   LOCKED: 'ELOCKED',
   /** A store was used after close(). */
   CLOSED: 'ECLOSED',
+  /** An SSH private key is passphrase-protected (signing needs an unencrypted key for now). */
+  KEY_ENCRYPTED: 'EKEYENCRYPTED',
+  /** An SSH key (private key file, public key line) that does not parse or is of an unsupported type. */
+  BAD_KEY: 'EBADKEY',
+  /** An allowed-signers file line that does not parse. */
+  BAD_ALLOWED_SIGNERS: 'EALLOWEDSIGNERS',
+  /** A storage backend (S3, IPFS node, shared directory) failed or is unreachable; `data` names it. */
+  BACKEND: 'EBACKEND',
+  /** A chunk is larger than a tier accepts (e.g. IPFS blocks are limited to 1 MiB). */
+  CHUNK_TOO_LARGE: 'ECHUNKTOOLARGE',
+  /** A SQL table schema that is invalid (bad name, duplicate column, unknown type, bad key); `data` names the column. */
+  SQL_SCHEMA: 'ESQLSCHEMA',
+  /** A SQL value that does not fit its column (wrong type, out of range, NULL in a NOT NULL column). */
+  SQL_VALUE: 'ESQLVALUE',
+  /** A write (put) to a store opened read-only. */
+  READ_ONLY: 'EREADONLY',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -1,0 +1,281 @@
+/**
+ * The tree node model: canonical encoding and strict decoding (docs/FORMAT.md, "Tree nodes").
+ *
+ *   node    = version:u8(=1) level:u8 count:varint entry*count
+ *   entry   = keyLen:varint key payload
+ *   payload = leaf:     0x00 valueLen:varint value          (inline value, ≤ INLINE_VALUE_MAX bytes)
+ *                     | 0x01 blobAddress:32 blobLength:varint (blob, length > INLINE_VALUE_MAX)
+ *             internal: childAddress:32 subtreeCount:varint
+ *
+ * Keys are strictly increasing within a node. An internal entry's key is the LAST (greatest) key of its
+ * child's subtree, so a lookup descends into the first child whose key is ≥ the key sought.
+ */
+import { BlobRef, INLINE_VALUE_MAX, type TreeValue } from '../blob/blob-ref.js';
+import { ErrorCodes, ProllyError } from '../errors.js';
+import { toHex } from '../util/bytes.js';
+import { ADDRESS_BYTES } from '../util/hash.js';
+import { readVarint, varintLength, writeVarint } from '../util/varint.js';
+
+/** Node format version byte. */
+export const NODE_FORMAT_VERSION = 1;
+/** Longest key accepted, in bytes. */
+export const MAX_KEY_BYTES = 4096;
+/** Upper bound on the encoded size of any node. */
+export const MAX_NODE_BYTES = 16384;
+/** Bytes a node header can take at most (version, level, count varint). */
+export const MAX_HEADER_BYTES = 2 + 8;
+
+export const VALUE_INLINE = 0;
+export const VALUE_BLOB = 1;
+
+/** Encoded size of the largest possible entry, leaf or internal. */
+export const MAX_ENTRY_BYTES =
+  varintLength(MAX_KEY_BYTES) + MAX_KEY_BYTES + Math.max(1 + varintLength(INLINE_VALUE_MAX) + INLINE_VALUE_MAX, ADDRESS_BYTES + 8);
+
+/**
+ * Encode a leaf payload (the bytes after the key) for a value.
+ * @example encodeLeafPayload(utf8('v')) // [0x00, 0x01, 0x76]
+ */
+export function encodeLeafPayload(value: TreeValue): Uint8Array {
+  if (value instanceof BlobRef) {
+    if (value.length <= INLINE_VALUE_MAX) {
+      throw new ProllyError(ErrorCodes.INVALID_ARGUMENT, `a blob of ${value.length} bytes must be stored inline (limit ${INLINE_VALUE_MAX})`, { valueLength: value.length });
+    }
+    const out = new Uint8Array(1 + ADDRESS_BYTES + varintLength(value.length));
+    out[0] = VALUE_BLOB;
+    out.set(value.address, 1);
+    writeVarint(out, 1 + ADDRESS_BYTES, value.length);
+    return out;
+  }
+  if (value.length > INLINE_VALUE_MAX) {
+    throw new ProllyError(ErrorCodes.INVALID_ARGUMENT, `a value of ${value.length} bytes is over the ${INLINE_VALUE_MAX}-byte inline limit and must be written as a blob`, {
+      valueLength: value.length,
+    });
+  }
+  const out = new Uint8Array(1 + varintLength(value.length) + value.length);
+  out[0] = VALUE_INLINE;
+  out.set(value, writeVarint(out, 1, value.length));
+  return out;
+}
+
+/**
+ * Encode an internal payload: child address and subtree entry count.
+ * @example encodeInternalPayload(childAddress, 42)
+ */
+export function encodeInternalPayload(address: Uint8Array, count: number): Uint8Array {
+  const out = new Uint8Array(ADDRESS_BYTES + varintLength(count));
+  out.set(address, 0);
+  writeVarint(out, ADDRESS_BYTES, count);
+  return out;
+}
+
+/** Decode a leaf payload back into the value it holds. */
+export function decodeLeafPayload(p: Uint8Array): TreeValue {
+  if (p[0] === VALUE_INLINE) {
+    const { next } = readVarint(p, 1);
+    return p.subarray(next);
+  }
+  const length = readVarint(p, 1 + ADDRESS_BYTES).value;
+  return new BlobRef(p.slice(1, 1 + ADDRESS_BYTES), length);
+}
+
+/**
+ * A decoded node: a view over its canonical bytes with per-entry offsets, so reads do no copying.
+ * Instances are immutable and shared through the node cache.
+ */
+export class Node {
+  /** The canonical bytes (a Buffer, for native comparisons). */
+  readonly bytes: Buffer;
+  readonly address: Uint8Array;
+  readonly level: number;
+  /** Number of entries. */
+  readonly size: number;
+  /** Entries in the whole subtree (leaf: size). */
+  readonly totalCount: number;
+  private readonly keyStart: Uint32Array;
+  private readonly keyEnd: Uint32Array;
+  /** payload i spans [keyEnd[i], entryEnd[i]). */
+  private readonly entryEnd: Uint32Array;
+  private readonly counts: Float64Array | undefined;
+  private childHexes: (string | undefined)[] | undefined;
+  private addressHexCache: string | undefined;
+
+  private constructor(bytes: Buffer, address: Uint8Array, level: number, size: number, ks: Uint32Array, ke: Uint32Array, ee: Uint32Array, counts: Float64Array | undefined, total: number) {
+    this.bytes = bytes;
+    this.address = address;
+    this.level = level;
+    this.size = size;
+    this.keyStart = ks;
+    this.keyEnd = ke;
+    this.entryEnd = ee;
+    this.counts = counts;
+    this.totalCount = total;
+  }
+
+  /**
+   * Decode and validate canonical node bytes. Throws EBADENCODING naming the chunk and the byte offset
+   * of the first violation (bad version, truncation, unsorted keys, non-canonical value form…).
+   * @example const node = Node.decode(bytes, address)
+   */
+  static decode(bytes: Uint8Array, address: Uint8Array): Node {
+    const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const fail = (what: string, offset: number): never => {
+      throw new ProllyError(ErrorCodes.BAD_ENCODING, `chunk ${toHex(address)} is not a valid tree node: ${what} at byte ${offset}`, {
+        address: toHex(address),
+        offset,
+      });
+    };
+    try {
+      if (buf.length < 3) fail('too short', 0);
+      if (buf[0] !== NODE_FORMAT_VERSION) fail(`unknown node format version ${buf[0]}`, 0);
+      const level = buf[1]!;
+      const { value: n, next } = readVarint(buf, 2);
+      if (n === 0 && level !== 0) fail('internal node with no entries', 2);
+      if (n > buf.length) fail('entry count exceeds node size', 2);
+      const ks = new Uint32Array(n);
+      const ke = new Uint32Array(n);
+      const ee = new Uint32Array(n);
+      const counts = level > 0 ? new Float64Array(n) : undefined;
+      let total = level === 0 ? n : 0;
+      let o = next;
+      for (let i = 0; i < n; i++) {
+        const kl = readVarint(buf, o);
+        if (kl.value > MAX_KEY_BYTES) fail(`key of ${kl.value} bytes exceeds ${MAX_KEY_BYTES}`, o);
+        ks[i] = kl.next;
+        ke[i] = o = kl.next + kl.value;
+        if (o > buf.length) fail('truncated key', kl.next);
+        if (i > 0 && buf.compare(buf, ks[i]!, ke[i]!, ks[i - 1]!, ke[i - 1]!) >= 0) fail('keys not strictly increasing', ks[i]!);
+        if (level === 0) {
+          const tag = buf[o];
+          if (tag === VALUE_INLINE) {
+            const vl = readVarint(buf, o + 1);
+            if (vl.value > INLINE_VALUE_MAX) fail(`inline value of ${vl.value} bytes exceeds ${INLINE_VALUE_MAX}`, o);
+            o = vl.next + vl.value;
+          } else if (tag === VALUE_BLOB) {
+            if (o + 1 + ADDRESS_BYTES > buf.length) fail('truncated blob reference', o);
+            const bl = readVarint(buf, o + 1 + ADDRESS_BYTES);
+            if (bl.value <= INLINE_VALUE_MAX) fail(`blob of ${bl.value} bytes must be stored inline`, o);
+            o = bl.next;
+          } else {
+            fail(`unknown value tag ${tag}`, o);
+          }
+        } else {
+          if (o + ADDRESS_BYTES > buf.length) fail('truncated child address', o);
+          const c = readVarint(buf, o + ADDRESS_BYTES);
+          if (c.value === 0) fail('child subtree count is zero', o + ADDRESS_BYTES);
+          counts![i] = c.value;
+          total += c.value;
+          o = c.next;
+        }
+        if (o > buf.length) fail('truncated entry', ks[i]!);
+        ee[i] = o;
+      }
+      if (o !== buf.length) fail(`${buf.length - o} trailing bytes`, o);
+      return new Node(buf, address, level, n, ks, ke, ee, counts, total);
+    } catch (e) {
+      if (e instanceof ProllyError && e.code === ErrorCodes.BAD_ENCODING && e.data.address === undefined) {
+        fail(e.message, Number(e.data.offset ?? 0));
+      }
+      throw e;
+    }
+  }
+
+  get isLeaf(): boolean {
+    return this.level === 0;
+  }
+
+  /** Lower-case hex of this node's address (cached). */
+  get addressHex(): string {
+    return (this.addressHexCache ??= toHex(this.address));
+  }
+
+  /** Key i as a view into the node bytes. */
+  key(i: number): Uint8Array {
+    return this.bytes.subarray(this.keyStart[i]!, this.keyEnd[i]!);
+  }
+
+  /** The node's greatest key (its boundary key in the parent). */
+  lastKey(): Uint8Array {
+    return this.key(this.size - 1);
+  }
+
+  /** compare(key(i), k): negative when key i sorts before k. */
+  compareKey(i: number, k: Uint8Array): number {
+    return this.bytes.compare(k, 0, k.length, this.keyStart[i]!, this.keyEnd[i]!);
+  }
+
+  /** Index of the first entry whose key is ≥ k, or `size` when every key is smaller. */
+  lowerBound(k: Uint8Array): number {
+    let lo = 0;
+    let hi = this.size;
+    const b = this.bytes;
+    const ks = this.keyStart;
+    const ke = this.keyEnd;
+    const kl = k.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (b.compare(k, 0, kl, ks[mid]!, ke[mid]!) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** Payload bytes of entry i (value tag + value, or child address + count). */
+  payload(i: number): Uint8Array {
+    return this.bytes.subarray(this.keyEnd[i]!, this.entryEnd[i]!);
+  }
+
+  /** Offset where entry i (its key length prefix) starts. */
+  entryStart(i: number): number {
+    return i === 0 ? this.keyStart[0]! - varintLength(this.keyEnd[0]! - this.keyStart[0]!) : this.entryEnd[i - 1]!;
+  }
+
+  /** Offsets of entry i: [entry start, key start, key end (= payload start), entry end]. */
+  entrySpan(i: number): [number, number, number, number] {
+    return [this.entryStart(i), this.keyStart[i]!, this.keyEnd[i]!, this.entryEnd[i]!];
+  }
+
+  /** Value of leaf entry i. */
+  value(i: number): TreeValue {
+    return decodeLeafPayload(this.payload(i));
+  }
+
+  /** Child address of internal entry i, as a view. */
+  childAddress(i: number): Uint8Array {
+    const s = this.keyEnd[i]!;
+    return this.bytes.subarray(s, s + ADDRESS_BYTES);
+  }
+
+  /** Hex of child i's address, cached per node (the cache key of the node cache). */
+  childHex(i: number): string {
+    const hexes = (this.childHexes ??= new Array(this.size));
+    return (hexes[i] ??= toHex(this.childAddress(i)));
+  }
+
+  /** True when child i of this node and child j of `other` have the same address. */
+  sameChild(i: number, other: Node, j: number): boolean {
+    const a = this.keyEnd[i]!;
+    const b = other.keyEnd[j]!;
+    return this.bytes.compare(other.bytes, b, b + ADDRESS_BYTES, a, a + ADDRESS_BYTES) === 0;
+  }
+
+  /** Entries in child i's subtree (internal nodes); 1 for leaf entries. */
+  childCount(i: number): number {
+    return this.counts ? this.counts[i]! : 1;
+  }
+}
+
+/**
+ * Encode a node from already-encoded entry bytes (each `keyLen key payload`, concatenated in key order).
+ * @example encodeNode(0, 2, entryBytes)
+ */
+export function encodeNode(level: number, count: number, entries: Uint8Array): Uint8Array {
+  const out = new Uint8Array(2 + varintLength(count) + entries.length);
+  out[0] = NODE_FORMAT_VERSION;
+  out[1] = level;
+  out.set(entries, writeVarint(out, 2, count));
+  return out;
+}
+
+/** The bytes of the empty tree: a leaf with no entries. */
+export const EMPTY_NODE_BYTES = encodeNode(0, 0, new Uint8Array(0));

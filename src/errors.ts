@@ -50,6 +50,22 @@ export const ErrorCodes = {
   SQL_VALUE: 'ESQLVALUE',
   /** A write (put) to a store opened read-only. */
   READ_ONLY: 'EREADONLY',
+  /** A directory that is not inside a git work tree (or a bare repository). */
+  NOT_A_REPOSITORY: 'ENOTREPO',
+  /** A git repository where `git prolly init` has not run. */
+  NOT_INITIALIZED: 'ENOTINIT',
+  /** A dataset name that does not exist (at the revision asked). */
+  UNKNOWN_DATASET: 'ENODATASET',
+  /** A dataset pointer file that does not parse; `data` names the file and line. */
+  BAD_POINTER: 'EBADPOINTER',
+  /** `.prolly/config.toml` that does not parse or has a wrong key/type; `data` names the key, line and column. */
+  BAD_CONFIG: 'EBADCONFIG',
+  /** Import input that does not parse (malformed CSV/NDJSON/JSON); `data` names the file and line. */
+  BAD_INPUT: 'EBADINPUT',
+  /** A git revision that does not resolve to a commit. */
+  UNKNOWN_REVISION: 'EBADREV',
+  /** The git repository is in a state git-prolly cannot work with (unmerged paths, unsupported index, …). */
+  GIT_STATE: 'EGITSTATE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -30,13 +30,18 @@ export class MemoryStore implements ChunkStore {
   async get(address: Uint8Array): Promise<Uint8Array | undefined> {
     this.check();
     this.stats.gets++;
-    return this.chunks.get(toHex(address));
+    const bytes = this.chunks.get(toHex(address));
+    // A copy, so a caller that changes what it got cannot change what is stored.
+    return bytes && Uint8Array.from(bytes);
   }
 
   async getMany(addresses: readonly Uint8Array[]): Promise<(Uint8Array | undefined)[]> {
     this.check();
     this.stats.gets += addresses.length;
-    return addresses.map((a) => this.chunks.get(toHex(a)));
+    return addresses.map((a) => {
+      const bytes = this.chunks.get(toHex(a));
+      return bytes && Uint8Array.from(bytes);
+    });
   }
 
   async has(address: Uint8Array): Promise<boolean> {

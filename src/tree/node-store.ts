@@ -5,6 +5,7 @@
  */
 import { ErrorCodes, ProllyError } from '../errors.js';
 import type { Chunk, ChunkStore } from '../store/chunk-store.js';
+import { ByteLru } from '../store/lru.js';
 import { toHex } from '../util/bytes.js';
 import { EMPTY_NODE_BYTES, Node } from './node.js';
 import { sha256 } from '../util/hash.js';
@@ -28,10 +29,9 @@ export const EMPTY_ROOT: Chunk = { address: sha256(EMPTY_NODE_BYTES), bytes: EMP
  */
 export class NodeStore {
   readonly chunks: ChunkStore;
-  private readonly cacheBytes: number;
   private readonly writeBatchBytes: number;
-  private readonly cache = new Map<string, Node>();
-  private cachedBytes = 0;
+  /** Decoded nodes by address hex; charged their bytes plus a rough allowance for offsets and objects. */
+  private readonly cache: ByteLru<string, Node>;
   private batch: Chunk[] = [];
   private batchBytes = 0;
   /** Chunks written but not yet handed to the chunk store, readable meanwhile. */
@@ -42,19 +42,14 @@ export class NodeStore {
 
   constructor(chunks: ChunkStore, options: NodeStoreOptions = {}) {
     this.chunks = chunks;
-    this.cacheBytes = options.cacheBytes ?? 64 * 1024 * 1024;
+    this.cache = new ByteLru<string, Node>({ maxBytes: options.cacheBytes ?? 64 * 1024 * 1024, sizeOf: (n) => n.bytes.length * 1.1 + 256 });
     this.writeBatchBytes = options.writeBatchBytes ?? 4 * 1024 * 1024;
   }
 
   /** The decoded node if it is in memory, without I/O. */
   peek(hex: string): Node | undefined {
     const node = this.cache.get(hex);
-    if (node) {
-      this.stats.cacheHits++;
-      // Refresh recency: Map iteration order is insertion order, so re-insert on hit.
-      this.cache.delete(hex);
-      this.cache.set(hex, node);
-    }
+    if (node) this.stats.cacheHits++;
     return node;
   }
 
@@ -137,12 +132,5 @@ export class NodeStore {
 
   private remember(hex: string, node: Node): void {
     this.cache.set(hex, node);
-    this.cachedBytes += node.bytes.length + 256;
-    while (this.cachedBytes > this.cacheBytes && this.cache.size > 1) {
-      const oldest = this.cache.keys().next().value as string;
-      const evicted = this.cache.get(oldest)!;
-      this.cache.delete(oldest);
-      this.cachedBytes -= evicted.bytes.length + 256;
-    }
   }
 }

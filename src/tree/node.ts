@@ -12,7 +12,7 @@
  */
 import { BlobRef, INLINE_VALUE_MAX, type TreeValue } from '../blob/blob-ref.js';
 import { ErrorCodes, ProllyError } from '../errors.js';
-import { toHex } from '../util/bytes.js';
+import { compareRange, toHex } from '../util/bytes.js';
 import { ADDRESS_BYTES } from '../util/hash.js';
 import { readVarint, varintLength, writeVarint } from '../util/varint.js';
 
@@ -144,7 +144,7 @@ export class Node {
         ks[i] = kl.next;
         ke[i] = o = kl.next + kl.value;
         if (o > buf.length) fail('truncated key', kl.next);
-        if (i > 0 && buf.compare(buf, ks[i]!, ke[i]!, ks[i - 1]!, ke[i - 1]!) >= 0) fail('keys not strictly increasing', ks[i]!);
+        if (i > 0 && compareRange(buf, ks[i - 1]!, ke[i - 1]!, buf, ks[i]!, ke[i]!) >= 0) fail('keys not strictly increasing', ks[i]!);
         if (level === 0) {
           const tag = buf[o];
           if (tag === VALUE_INLINE) {
@@ -201,7 +201,7 @@ export class Node {
 
   /** compare(key(i), k): negative when key i sorts before k. */
   compareKey(i: number, k: Uint8Array): number {
-    return this.bytes.compare(k, 0, k.length, this.keyStart[i]!, this.keyEnd[i]!);
+    return compareRange(this.bytes, this.keyStart[i]!, this.keyEnd[i]!, k, 0, k.length);
   }
 
   /** Index of the first entry whose key is ≥ k, or `size` when every key is smaller. */
@@ -214,7 +214,7 @@ export class Node {
     const kl = k.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (b.compare(k, 0, kl, ks[mid]!, ke[mid]!) < 0) lo = mid + 1;
+      if (compareRange(b, ks[mid]!, ke[mid]!, k, 0, kl) < 0) lo = mid + 1;
       else hi = mid;
     }
     return lo;
@@ -256,7 +256,7 @@ export class Node {
   sameChild(i: number, other: Node, j: number): boolean {
     const a = this.keyEnd[i]!;
     const b = other.keyEnd[j]!;
-    return this.bytes.compare(other.bytes, b, b + ADDRESS_BYTES, a, a + ADDRESS_BYTES) === 0;
+    return compareRange(this.bytes, a, a + ADDRESS_BYTES, other.bytes, b, b + ADDRESS_BYTES) === 0;
   }
 
   /** Entries in child i's subtree (internal nodes); 1 for leaf entries. */

@@ -36,10 +36,16 @@ export interface RangeOptions {
 
 export type Entry = [key: Uint8Array, value: TreeValue];
 
-/** Copy a view out of a cached node so callers can keep or mutate it safely. */
+/**
+ * Copy a view out of a cached node so callers can keep or mutate it safely. Buffer.from copies small
+ * values into Node's shared allocation pool, which is several times cheaper than a new Uint8Array.
+ */
 function own(value: TreeValue): TreeValue {
-  return value instanceof BlobRef ? value : new Uint8Array(value);
+  return value instanceof BlobRef ? value : Buffer.from(value);
 }
+
+/** Marker for "a node on the path is not in memory". */
+const NOT_CACHED = Symbol('not cached');
 
 /**
  * @example
@@ -105,11 +111,26 @@ export class ProllyTree {
 
   /** The value at `key`, or undefined. */
   async get(key: Uint8Array): Promise<TreeValue | undefined> {
+    // Warm path: walk cached nodes without awaiting (each await is a microtask turn).
+    const cached = this.getCached(key);
+    if (cached !== NOT_CACHED) return cached;
     let node = this.rootNode;
     while (node.level > 0) {
       const i = node.lowerBound(key);
       if (i === node.size) return undefined;
       node = await childOf(this.nodes, node, i);
+    }
+    const i = node.lowerBound(key);
+    return i < node.size && node.compareKey(i, key) === 0 ? own(node.value(i)) : undefined;
+  }
+
+  private getCached(key: Uint8Array): TreeValue | undefined | typeof NOT_CACHED {
+    let node: Node | undefined = this.rootNode;
+    while (node.level > 0) {
+      const i = node.lowerBound(key);
+      if (i === node.size) return undefined;
+      node = this.nodes.peek(node.childHex(i));
+      if (!node) return NOT_CACHED;
     }
     const i = node.lowerBound(key);
     return i < node.size && node.compareKey(i, key) === 0 ? own(node.value(i)) : undefined;

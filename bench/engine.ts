@@ -1,0 +1,181 @@
+/**
+ * Engine benchmark: `npm run bench:engine` → bench/results/engine.json.
+ * Figures are medians of several runs in one process, on the standard local stack
+ * (cache → verify → zstd → LocalStore). Cold gets run in a fresh child process.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { openLocalStack } from '../src/store/local-store.js';
+import { NodeStore } from '../src/tree/node-store.js';
+import { ProllyTree, type Edit, type Entry } from '../src/tree/prolly-tree.js';
+import { benchCdc } from './cdc.js';
+import { median, now, writeResults } from './common.js';
+
+const N = 1_000_000;
+
+/** Deterministic xorshift bytes, so every run builds the same trees. */
+function rng(seed: number): () => number {
+  let x = seed >>> 0 || 1;
+  return () => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return x >>> 0;
+  };
+}
+
+/** Key i of the sorted 1M-key set: 8 bytes that grow with i, then 8 random bytes. */
+function keyAt(i: number, r: () => number): Uint8Array {
+  const k = new Uint8Array(16);
+  const hi = Math.floor((i * 2 ** 32) / N);
+  new DataView(k.buffer).setUint32(0, hi);
+  new DataView(k.buffer).setUint32(4, r());
+  new DataView(k.buffer).setUint32(8, r());
+  new DataView(k.buffer).setUint32(12, r());
+  return k;
+}
+
+function value(r: () => number): Uint8Array {
+  const v = new Uint8Array(100);
+  for (let i = 0; i < 100; i += 4) new DataView(v.buffer).setUint32(i, r());
+  return v;
+}
+
+function* entries(seed: number): Generator<Entry> {
+  const r = rng(seed);
+  for (let i = 0; i < N; i++) yield [keyAt(i, r), value(r)];
+}
+
+async function openTree(dir: string, cacheBytes = 512 << 20) {
+  const stack = await openLocalStack({ dir, cacheBytes: 32 << 20 });
+  return { stack, nodes: new NodeStore(stack.store, { cacheBytes }) };
+}
+
+async function build(dir: string): Promise<{ seconds: number; root: Uint8Array; height: number }> {
+  const { stack, nodes } = await openTree(dir);
+  const t0 = now();
+  const tree = await ProllyTree.fromSorted(nodes, entries(1));
+  await nodes.flush();
+  const seconds = (now() - t0) / 1000;
+  await stack.store.close();
+  return { seconds, root: tree.root, height: tree.height };
+}
+
+/** Keys of the built tree, to pick existing keys for updates and gets. */
+function allKeys(): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (const [k] of entries(1)) out.push(k);
+  return out;
+}
+
+function randomEdits(keys: Uint8Array[], n: number, seed: number): Edit[] {
+  const r = rng(seed);
+  const edits: Edit[] = [];
+  for (let i = 0; i < n; i++) {
+    // Half updates of existing keys, half inserts of new random keys.
+    const key = i % 2 === 0 ? keys[r() % keys.length]! : keyAt(r() % N, r);
+    edits.push({ key, value: value(r) });
+  }
+  return edits;
+}
+
+async function main(): Promise<void> {
+  const runs = Number(process.env.BENCH_RUNS ?? 3);
+  const root = mkdtempSync(join(tmpdir(), 'prolly-bench-'));
+  const results: Record<string, number> = {};
+  try {
+    // Build (first, so peak RSS reflects the build and not the later phases).
+    const builds: number[] = [];
+    let built: { root: Uint8Array; height: number } | undefined;
+    for (let i = 0; i < runs; i++) {
+      const dir = join(root, `build-${i}`);
+      const b = await build(dir);
+      builds.push(b.seconds);
+      built = b;
+      if (i > 0) rmSync(dir, { recursive: true, force: true });
+      (globalThis as { gc?: () => void }).gc?.();
+    }
+    results.build_1m_s = median(builds);
+    results.build_peak_rss_mb = Math.round(process.resourceUsage().maxRSS / 1024);
+    results.depth = built!.height;
+    const storeDir = join(root, 'build-0');
+
+    const keys = allKeys();
+    const { stack, nodes } = await openTree(storeDir);
+    const base = await ProllyTree.open(nodes, built!.root);
+
+    // 100k random puts in one batch.
+    const updates: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      const edits = randomEdits(keys, 100_000, 100 + i);
+      const t0 = now();
+      await base.mutate(edits);
+      await nodes.flush();
+      updates.push((now() - t0) / 1000);
+    }
+    results.update_100k_s = median(updates);
+
+    // Warm point gets: everything cached after a full scan.
+    for await (const _ of base.range()) void _;
+    const r = rng(7);
+    const batches: number[] = [];
+    for (let b = 0; b < 9; b++) {
+      const probe = Array.from({ length: 20_000 }, () => keys[r() % keys.length]!);
+      const t0 = now();
+      for (const k of probe) await base.get(k);
+      batches.push(((now() - t0) * 1000) / probe.length);
+    }
+    results.get_warm_us = median(batches);
+
+    // Diff of two 1M trees differing in 100 keys, node reads counted on a cold node cache.
+    const changed = await base.mutate(randomEdits(keys, 100, 999));
+    await nodes.flush();
+    const diffs: number[] = [];
+    let reads = 0;
+    for (let i = 0; i < runs; i++) {
+      const cold = new NodeStore(stack.store, { cacheBytes: 64 << 20 });
+      const a = await ProllyTree.open(cold, base.root);
+      const b2 = await ProllyTree.open(cold, changed.root);
+      const before = cold.stats.nodeReads;
+      const t0 = now();
+      let n = 0;
+      for await (const _ of a.diff(b2)) n++;
+      diffs.push(now() - t0);
+      reads = cold.stats.nodeReads - before;
+      if (n !== 100) throw new Error(`diff found ${n} changes, expected 100`);
+    }
+    results.diff_100_ms = median(diffs);
+    results.diff_100_node_reads = reads;
+
+    // Three-way merge, 1,000 changes per side.
+    const merges: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      const ours = await base.mutate(randomEdits(keys, 1000, 2000 + i));
+      const theirs = await base.mutate(randomEdits(keys, 1000, 3000 + i));
+      const t0 = now();
+      await ours.merge({ base, theirs });
+      merges.push(now() - t0);
+    }
+    results.merge_1k_ms = median(merges);
+    await nodes.flush();
+    await stack.store.close();
+
+    // Cold gets: a fresh process opens the store and reads random keys.
+    const child = spawnSync(process.execPath, [fileURLToPath(new URL('./engine-cold-get.js', import.meta.url)), storeDir, Buffer.from(built!.root).toString('hex')], {
+      encoding: 'utf8',
+    });
+    if (child.status !== 0) throw new Error(`cold-get child failed: ${child.stderr}`);
+    Object.assign(results, JSON.parse(child.stdout));
+
+    const cdc = await benchCdc({ mib: 256, runs });
+    results.cdc_mb_s = cdc.cdc_mb_s;
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+  writeResults('engine', results);
+}
+
+await main();

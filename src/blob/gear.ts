@@ -1,0 +1,82 @@
+/**
+ * The FastCDC gear table: 256 pseudo-random 32-bit words, one per byte value. It is part of the
+ * storage format (docs/FORMAT.md, "Blobs"): changing one entry moves chunk boundaries and so every
+ * blob's addresses. The table is written out below so that loading it costs nothing, and
+ * `deriveGearTable()` recomputes it from its definition; test/blob/gear.test.ts checks that the two
+ * agree with each other and with fixtures/gear-table.json.
+ */
+import { sha256 } from '../util/hash.js';
+import { utf8 } from '../util/bytes.js';
+
+/** The ASCII prefix hashed with each byte value to derive its gear entry. @example sha256(utf8(GEAR_DERIVATION_PREFIX) + byte) */
+export const GEAR_DERIVATION_PREFIX = 'git-prolly gear';
+
+/**
+ * Compute the gear table from its definition: entry i is the first 4 bytes, read big-endian, of
+ * SHA-256("git-prolly gear" || byte i).
+ *
+ * @example
+ * deriveGearTable()[0] === 0xfaac842e // true
+ */
+export function deriveGearTable(): Uint32Array {
+  const prefix = utf8(GEAR_DERIVATION_PREFIX);
+  const input = new Uint8Array(prefix.length + 1);
+  input.set(prefix, 0);
+  const table = new Uint32Array(256);
+  for (let i = 0; i < 256; i++) {
+    input[prefix.length] = i;
+    const d = sha256(input);
+    table[i] = ((d[0]! << 24) | (d[1]! << 16) | (d[2]! << 8) | d[3]!) >>> 0;
+  }
+  return table;
+}
+
+/**
+ * The frozen gear table as unsigned 32-bit words (entry i belongs to byte value i).
+ *
+ * @example
+ * GEAR_TABLE[255].toString(16) // the word for byte 0xff
+ */
+export const GEAR_TABLE: Uint32Array = Uint32Array.from([
+  0xfaac842e, 0x6291ea30, 0x016cc0b9, 0x802c87ec, 0x6b5a5131, 0xd0be0e59, 0xd46879ed, 0x8cf340c6,
+  0x1bd5b00e, 0xedf53687, 0x88d78599, 0x85ec2cff, 0x312aca14, 0xb56d9754, 0xd7c4623d, 0x58ca6b05,
+  0xbcd9f031, 0x02917f2a, 0xc0cd1b1b, 0xc959b398, 0x15288f71, 0x230e7605, 0xa300c09f, 0x71110088,
+  0x89514ece, 0xf8b74522, 0x986c609a, 0xe6fac6e2, 0xe87f9508, 0x1d6cb596, 0xb9bed30e, 0xc07300a9,
+  0x5457aada, 0x6411ad88, 0xf81efce6, 0xf6a7bda9, 0x4f142f17, 0x96f3fd7a, 0xdb3df7c1, 0x5652ac8b,
+  0x217be0f9, 0x6b57ef64, 0x613002f2, 0x59d36974, 0x50d23c46, 0xbeea8582, 0xf4d5b4dd, 0x2354263f,
+  0xed8ee8b0, 0x9d5099c2, 0x48acca4e, 0x31651265, 0x9488abf6, 0x9c3420fd, 0xd838f3d9, 0xaff970ac,
+  0x39934672, 0x36ff8dda, 0xc7c79d97, 0x35e57f4a, 0xfac3f23f, 0x8ef9909d, 0x44e9e8d7, 0x8d1d0093,
+  0x541502c8, 0xe69d613e, 0xb2517f9a, 0x99ba0824, 0x0f9529d2, 0x959523ef, 0x5764d101, 0xa94fd030,
+  0xfcbd8783, 0x4c30a115, 0xc9291efa, 0x96429be1, 0x4a081473, 0xc5587ae9, 0xa445a920, 0xab40214d,
+  0x24204275, 0x2c1556bf, 0xf67993a6, 0x101312f6, 0xcfa4d72b, 0x4552fbb1, 0x446183ca, 0x4e9b8506,
+  0x5833ea67, 0x229e4137, 0x7f42b6c4, 0xdda69378, 0xc48e1f35, 0xe6c83eac, 0x0cdb290c, 0x4912044a,
+  0x3d167aa6, 0xe24f38c2, 0xf4d98403, 0x228d84b0, 0x48501899, 0xe7c40074, 0xcf5b2a41, 0x55259165,
+  0xb3ecc132, 0x20f31f77, 0x289f153b, 0xba1ada28, 0x9cb6f27b, 0x9b960e35, 0xddefbd30, 0x154d0dca,
+  0xa96fbc1b, 0x25201b47, 0xffd86d12, 0x12d9bc66, 0xf5fe4e7e, 0x7bd38e90, 0xae1a8e0f, 0xd336ada2,
+  0x4996b039, 0xb71d75e2, 0x03dbaf5f, 0x704881a2, 0xef1656fa, 0x0cd568c3, 0x6d8c1c49, 0xc84a5388,
+  0x825a138c, 0xa97a95ba, 0xc2eba46f, 0xb9aaffe9, 0x500739e2, 0x6d3d1ab1, 0x8d69551d, 0xc9572a2f,
+  0x326ad75e, 0xa640d114, 0x198c168e, 0x839eee80, 0x263e2302, 0xcd083874, 0x2f4e12f1, 0x31d85d98,
+  0xf11643cb, 0xa28bbdf8, 0xa4dfbf79, 0x6a1a2f04, 0x09a1289a, 0x32a65053, 0x2ec80360, 0x60836087,
+  0x8da31074, 0x1bcceff5, 0x1362a98c, 0xdaaa8711, 0x2d179a31, 0x7d24766c, 0x103e99c9, 0x94f9963e,
+  0x9bd3fe82, 0x4911c2be, 0xdfafeabd, 0x605d4a36, 0x3c4d27ad, 0x40ec9073, 0x94e130e1, 0x3497c61d,
+  0x2954d963, 0xe7d72752, 0xda0b33d2, 0xb3881520, 0xa7193bf8, 0x5dea45f1, 0xb8f9357e, 0x9476e29c,
+  0x4829fa5a, 0x63978a94, 0x32ae24f6, 0x295f847b, 0x8ecc1e1f, 0x854f4eed, 0xdc1013a0, 0x76c459d6,
+  0xe2b6bd97, 0xf08d46af, 0x511db78f, 0x673fb6e4, 0xd4df30c1, 0x1824d67a, 0x146a3050, 0x4a3eca43,
+  0x26f0fbc7, 0xf9e3c8bf, 0x3203017e, 0xde5d6a66, 0x48f74b4d, 0x4d30ef75, 0xb77fa88c, 0xa46e0dce,
+  0xf6aa5ab8, 0x1e3fac83, 0xc172da8a, 0xa2afd0ed, 0x2a213dfe, 0x4ea25f14, 0x16af44b0, 0x5219046f,
+  0xbf3eff7d, 0xc1e99198, 0xb1641665, 0xed5bd0df, 0xf01d0d0c, 0x1a706acb, 0xe45efd78, 0xf2205b04,
+  0xc873995a, 0x6df48147, 0xcc2da8d1, 0xfb05a853, 0xb5560ff3, 0xee2368f0, 0xe12b096c, 0xb90f4261,
+  0xf5df04ea, 0xafbaa72b, 0x561cfd2e, 0xb201c813, 0xbc706b2b, 0xd8b6b06d, 0x986eda38, 0x29450335,
+  0xd57a5f77, 0xf4e88e5a, 0xedac5550, 0x0ec7e124, 0x4c73b95c, 0x2100c1db, 0x3065f3c7, 0x685da0e0,
+  0x3df4c292, 0xc6009a20, 0x9a1c8a09, 0xc5b0329f, 0x71d69451, 0x87f99c5c, 0x7e073e7b, 0x060df4c6,
+  0xb32396f7, 0x50c3db2f, 0xe7d1de21, 0x0cf3a537, 0x8bcdc44b, 0xbf3c91ee, 0x421d677a, 0x9a81106a,
+]);
+
+/**
+ * The same words viewed as signed 32-bit integers, which is what the chunker's Int32 arithmetic
+ * (`(h << 1) + g | 0`) wants: V8 keeps the loop in small-integer / int32 registers that way.
+ *
+ * @example
+ * h = ((h << 1) + GEAR_TABLE_I32[byte]!) | 0;
+ */
+export const GEAR_TABLE_I32: Int32Array = new Int32Array(GEAR_TABLE.buffer, GEAR_TABLE.byteOffset, 256);

@@ -1,0 +1,244 @@
+/**
+ * The `git prolly` command line. This module stays small on purpose: it declares the commands with
+ * commander and loads each command's module only when that command runs, so `--version` and `--help`
+ * start fast and a `get` never loads the code of `import` or isomorphic-git.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { Command } from 'commander';
+import { EXIT_ERROR, runCommand } from './run.js';
+import type { Output } from './output.js';
+
+/** The package version (package.json two or three levels up from this file, src/ or dist/src/). */
+export function version(): string {
+  for (const rel of ['../../package.json', '../../../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(fileURLToPath(new URL(rel, import.meta.url)), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'git-prolly' && pkg.version) return pkg.version;
+    } catch {
+      /* try the next */
+    }
+  }
+  return '0.0.0';
+}
+
+/** A command module: `run(out, args, options)` → exit code (0 when undefined). */
+type CommandModule = { run(out: Output, args: unknown[], options: Record<string, unknown>): Promise<number | void> };
+
+const loaders: Record<string, () => Promise<CommandModule>> = {
+  init: () => import('./commands/init.js'),
+  put: () => import('./commands/put.js'),
+  get: () => import('./commands/get.js'),
+  del: () => import('./commands/del.js'),
+  scan: () => import('./commands/scan.js'),
+  import: () => import('./commands/import.js'),
+  export: () => import('./commands/export.js'),
+  datasets: () => import('./commands/datasets.js'),
+  status: () => import('./commands/status.js'),
+  commit: () => import('./commands/commit.js'),
+  log: () => import('./commands/log.js'),
+  show: () => import('./commands/show.js'),
+  diff: () => import('./commands/diff.js'),
+  history: () => import('./commands/history.js'),
+  merge: () => import('./commands/merge.js'),
+  conflicts: () => import('./commands/conflicts.js'),
+  resolve: () => import('./commands/resolve.js'),
+  restore: () => import('./commands/restore.js'),
+  stats: () => import('./commands/stats.js'),
+  'merge-driver': () => import('./commands/merge-driver.js'),
+  'diff-driver': () => import('./commands/diff-driver.js'),
+  textconv: () => import('./commands/textconv.js'),
+  demo: () => import('./commands/demo.js'),
+};
+
+interface Spec {
+  name: string;
+  args: string;
+  summary: string;
+  example: string;
+  options?: [flags: string, description: string, defaultValue?: string][];
+  hidden?: boolean;
+}
+
+const AT = ['--at <rev>', 'read the dataset as of this git revision (default: the work tree)'] as [string, string];
+
+const SPECS: Spec[] = [
+  { name: 'init', args: '', summary: 'set up git-prolly in this git repository (idempotent)', example: 'git prolly init' },
+  {
+    name: 'put',
+    args: '<dataset> <key> [value]',
+    summary: 'set a key (creates the dataset if needed); the value comes from the argument, --file or --stdin',
+    example: `git prolly put users alice '{"age":31}'\n  $ git prolly put photos cat.jpg --file ./cat.jpg`,
+    options: [
+      ['--file <path>', 'read the value from a file (streamed; large values become blobs)'],
+      ['--stdin', 'read the value from standard input'],
+    ],
+  },
+  { name: 'get', args: '<dataset> <key>', summary: 'print the value of a key (exit 1 when absent)', example: 'git prolly get users alice --at HEAD~1', options: [AT] },
+  { name: 'del', args: '<dataset> <keys...>', summary: 'delete keys', example: 'git prolly del users alice bob' },
+  {
+    name: 'scan',
+    args: '<dataset>',
+    summary: 'list entries in key order (key TAB value per line)',
+    example: 'git prolly scan users --prefix a --limit 10',
+    options: [
+      ['--prefix <p>', 'only keys starting with p'],
+      ['--from <key>', 'first key (inclusive)'],
+      ['--to <key>', 'stop before this key (exclusive)'],
+      ['--limit <n>', 'at most n entries'],
+      ['--keys-only', 'print keys only'],
+      ['--reverse', 'largest key first'],
+      AT,
+    ],
+  },
+  {
+    name: 'import',
+    args: '<dataset> <file>',
+    summary: 'import a CSV, NDJSON or JSON-array file (streaming); each row is stored under its key as compact JSON',
+    example: 'git prolly import users fixtures/sample/users.csv --key id',
+    options: [
+      ['--key <column>', 'key column (CSV) or field (JSON); default: first CSV column / "id"'],
+      ['--format <format>', 'csv, ndjson or json (default: from the file extension; needed for "-" = stdin)'],
+      ['--replace', 'replace the dataset instead of upserting into it'],
+    ],
+  },
+  {
+    name: 'export',
+    args: '<dataset>',
+    summary: 'write the dataset as CSV or NDJSON to standard output',
+    example: 'git prolly export users --format csv > users.csv',
+    options: [['--format <format>', 'csv or ndjson', 'ndjson'], AT],
+  },
+  { name: 'datasets', args: '', summary: 'list datasets', example: 'git prolly datasets --at main', options: [AT] },
+  { name: 'status', args: '', summary: 'datasets changed since HEAD, and unresolved conflicts', example: 'git prolly status' },
+  {
+    name: 'commit',
+    args: '',
+    summary: 'commit the datasets (.prolly/) only; other staged changes stay staged',
+    example: `git prolly commit -m "import users"`,
+    options: [
+      ['-m, --message <message>', 'commit message'],
+      ['--allow-empty', 'commit even when no dataset changed'],
+    ],
+  },
+  {
+    name: 'log',
+    args: '[dataset]',
+    summary: 'commits that changed datasets (or one dataset)',
+    example: 'git prolly log users -n 5',
+    options: [['-n, --limit <n>', 'at most n commits'], ['--first-parent', 'follow only first parents'], ['--at <rev>', 'start from this revision (default HEAD)']],
+  },
+  {
+    name: 'show',
+    args: '[rev]',
+    summary: 'a commit and its key-level dataset changes',
+    example: 'git prolly show HEAD~1 --dataset users',
+    options: [['--dataset <name>', 'only this dataset'], ['--stat', 'counts per dataset instead of keys']],
+  },
+  {
+    name: 'diff',
+    args: '[rev1] [rev2]',
+    summary: 'key-level changes: HEAD → work tree, rev1 → work tree, or rev1 → rev2',
+    example: 'git prolly diff main feature --dataset users --stat',
+    options: [['--dataset <name>', 'only this dataset'], ['--stat', 'counts per dataset instead of keys']],
+  },
+  {
+    name: 'history',
+    args: '<dataset> <key>',
+    summary: 'commits where a key changed (first-parent history; structural, no scans)',
+    example: 'git prolly history users alice',
+    options: [['-n, --limit <n>', 'at most n commits'], ['--at <rev>', 'start from this revision (default HEAD)']],
+  },
+  {
+    name: 'merge',
+    args: '<rev>',
+    summary: 'git merge with the prolly merge driver; conflicts: see conflicts / resolve',
+    example: 'git prolly merge feature --strategy theirs',
+    options: [
+      ['--strategy <strategy>', 'settle same-key conflicts: ours, theirs, or fail (abort the merge)'],
+      ['-m, --message <message>', 'merge commit message'],
+    ],
+  },
+  { name: 'conflicts', args: '[dataset]', summary: 'unresolved merge conflicts: key, base, ours, theirs', example: 'git prolly conflicts users' },
+  {
+    name: 'resolve',
+    args: '<dataset> <key>',
+    summary: 'settle one conflict',
+    example: 'git prolly resolve users alice --theirs',
+    options: [
+      ['--ours', 'keep our value'],
+      ['--theirs', 'take their value'],
+      ['--value <value>', 'use this value'],
+      ['--delete', 'delete the key'],
+    ],
+  },
+  {
+    name: 'restore',
+    args: '<dataset>',
+    summary: 'put a dataset back as it is at HEAD (or --source)',
+    example: 'git prolly restore users',
+    options: [['--source <rev>', 'restore from this revision instead of HEAD']],
+  },
+  { name: 'stats', args: '[dataset]', summary: 'entries, depth, node sizes and bytes of datasets', example: 'git prolly stats users', options: [AT] },
+  { name: 'merge-driver', args: '<base> <ours> <theirs> [path]', summary: 'git merge driver (called by git)', example: 'git-prolly merge-driver %O %A %B %P', hidden: true },
+  { name: 'diff-driver', args: '[args...]', summary: 'git external diff driver (called by git diff)', example: 'git diff', hidden: true },
+  { name: 'textconv', args: '<file>', summary: 'git textconv filter (called by git log -p / git show)', example: 'git log -p', hidden: true },
+  {
+    name: 'demo',
+    args: '[dir]',
+    summary: 'run an end-to-end demo in a new repository (default: a temp directory)',
+    example: 'git prolly demo',
+    options: [['--keep', 'keep the demo repository afterwards (always kept when dir is given)']],
+  },
+];
+
+/**
+ * Run the CLI with `argv` (without node and script). Sets process.exitCode.
+ * @example await main(['get', 'users', 'alice'])
+ */
+export async function main(argv: string[]): Promise<void> {
+  // Fast path: no commander, no command modules.
+  if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V' || argv[0] === 'version')) {
+    process.stdout.write(`git-prolly ${version()}\n`);
+    return;
+  }
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    // A closed pipe (`git prolly scan … | head`) is a normal way for output to end.
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
+  const { Command, CommanderError } = await import('commander');
+  const program: Command = new Command('git prolly')
+    .description('Version large key-value datasets with git: prolly trees in git, bytes in a chunk store.')
+    .version(`git-prolly ${version()}`, '-V, --version')
+    .showHelpAfterError('(add --help for usage)')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s.startsWith('error: ') ? `git-prolly: ${s.slice(7)}` : s) });
+  for (const spec of SPECS) {
+    const cmd = program.command(`${spec.name}${spec.args ? ` ${spec.args}` : ''}`, { hidden: spec.hidden }).description(spec.summary);
+    for (const [flags, description, defaultValue] of spec.options ?? []) cmd.option(flags, description, defaultValue);
+    cmd.option('--json', 'machine-readable output');
+    cmd.option('--debug', 'show stack traces on errors');
+    cmd.addHelpText('after', `\nExample:\n  $ ${spec.example}\n`);
+    cmd.exitOverride();
+    if (spec.name === 'diff-driver') cmd.allowUnknownOption().helpOption(false);
+    cmd.action(async (...params: unknown[]) => {
+      const command = params[params.length - 1] as Command;
+      const options = command.opts();
+      const args = params.slice(0, -2);
+      await runCommand({ json: Boolean(options.json), debug: Boolean(options.debug) }, async (out) => {
+        const mod = await loaders[spec.name]!();
+        return mod.run(out, args, options);
+      });
+    });
+  }
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      process.exitCode = err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help' ? 0 : EXIT_ERROR;
+      return;
+    }
+    throw err;
+  }
+}

@@ -27,15 +27,30 @@ function rng(seed: number): () => number {
   };
 }
 
-/** Key i of the sorted 1M-key set: 8 bytes that grow with i, then 8 random bytes. */
-function keyAt(i: number, r: () => number): Uint8Array {
-  const k = new Uint8Array(16);
-  const hi = Math.floor((i * 2 ** 32) / N);
-  new DataView(k.buffer).setUint32(0, hi);
-  new DataView(k.buffer).setUint32(4, r());
-  new DataView(k.buffer).setUint32(8, r());
-  new DataView(k.buffer).setUint32(12, r());
-  return k;
+/**
+ * The benchmark data set, generated before any timing: key i is 4 bytes that grow with i and 12
+ * random bytes (so keys are sorted and random-looking); values are 100 random bytes. Held in two flat
+ * buffers so the input itself does not load the garbage collector during the timed build.
+ */
+class DataSet {
+  readonly keys = new Uint8Array(N * 16);
+  readonly values = new Uint8Array(N * 100);
+  constructor(seed: number) {
+    const r = rng(seed);
+    const kv = new DataView(this.keys.buffer);
+    const vv = new DataView(this.values.buffer);
+    for (let i = 0; i < N; i++) {
+      kv.setUint32(i * 16, Math.floor((i * 2 ** 32) / N));
+      for (let j = 4; j < 16; j += 4) kv.setUint32(i * 16 + j, r());
+      for (let j = 0; j < 100; j += 4) vv.setUint32(i * 100 + j, r());
+    }
+  }
+  key(i: number): Uint8Array {
+    return this.keys.subarray(i * 16, i * 16 + 16);
+  }
+  *entries(): Generator<Entry> {
+    for (let i = 0; i < N; i++) yield [this.key(i), this.values.subarray(i * 100, i * 100 + 100)];
+  }
 }
 
 function value(r: () => number): Uint8Array {
@@ -44,39 +59,34 @@ function value(r: () => number): Uint8Array {
   return v;
 }
 
-function* entries(seed: number): Generator<Entry> {
-  const r = rng(seed);
-  for (let i = 0; i < N; i++) yield [keyAt(i, r), value(r)];
+function randomKey(r: () => number): Uint8Array {
+  const k = new Uint8Array(16);
+  for (let i = 0; i < 16; i += 4) new DataView(k.buffer).setUint32(i, r());
+  return k;
 }
 
+/** The local tier as a repository opens it: verified, cached, uncompressed (docs/PERFORMANCE.md says why). */
 async function openTree(dir: string, cacheBytes = 512 << 20) {
-  const stack = await openLocalStack({ dir, cacheBytes: 32 << 20 });
+  const stack = await openLocalStack({ dir, cacheBytes: 32 << 20, compression: false });
   return { stack, nodes: new NodeStore(stack.store, { cacheBytes }) };
 }
 
-async function build(dir: string): Promise<{ seconds: number; root: Uint8Array; height: number }> {
+async function build(dir: string, data: DataSet): Promise<{ seconds: number; root: Uint8Array; height: number }> {
   const { stack, nodes } = await openTree(dir);
   const t0 = now();
-  const tree = await ProllyTree.fromSorted(nodes, entries(1));
+  const tree = await ProllyTree.fromSorted(nodes, data.entries());
   await nodes.flush();
   const seconds = (now() - t0) / 1000;
   await stack.store.close();
   return { seconds, root: tree.root, height: tree.height };
 }
 
-/** Keys of the built tree, to pick existing keys for updates and gets. */
-function allKeys(): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  for (const [k] of entries(1)) out.push(k);
-  return out;
-}
-
-function randomEdits(keys: Uint8Array[], n: number, seed: number): Edit[] {
+function randomEdits(data: DataSet, n: number, seed: number): Edit[] {
   const r = rng(seed);
   const edits: Edit[] = [];
   for (let i = 0; i < n; i++) {
     // Half updates of existing keys, half inserts of new random keys.
-    const key = i % 2 === 0 ? keys[r() % keys.length]! : keyAt(r() % N, r);
+    const key = i % 2 === 0 ? data.key(r() % N) : randomKey(r);
     edits.push({ key, value: value(r) });
   }
   return edits;
@@ -88,29 +98,32 @@ async function main(): Promise<void> {
   const results: Record<string, number> = {};
   try {
     // Build (first, so peak RSS reflects the build and not the later phases).
+    const data = new DataSet(1);
+    const rssBefore = process.memoryUsage().rss;
     const builds: number[] = [];
     let built: { root: Uint8Array; height: number } | undefined;
     for (let i = 0; i < runs; i++) {
       const dir = join(root, `build-${i}`);
-      const b = await build(dir);
+      const b = await build(dir, data);
       builds.push(b.seconds);
       built = b;
       if (i > 0) rmSync(dir, { recursive: true, force: true });
       (globalThis as { gc?: () => void }).gc?.();
     }
     results.build_1m_s = median(builds);
-    results.build_peak_rss_mb = Math.round(process.resourceUsage().maxRSS / 1024);
+    // Peak RSS of the process minus what the pre-generated input occupied before the build.
+    results.build_peak_rss_mb = Math.round((process.resourceUsage().maxRSS * 1024 - rssBefore) / 2 ** 20);
+    results.input_rss_mb = Math.round(rssBefore / 2 ** 20);
     results.depth = built!.height;
     const storeDir = join(root, 'build-0');
 
-    const keys = allKeys();
     const { stack, nodes } = await openTree(storeDir);
     const base = await ProllyTree.open(nodes, built!.root);
 
     // 100k random puts in one batch.
     const updates: number[] = [];
     for (let i = 0; i < runs; i++) {
-      const edits = randomEdits(keys, 100_000, 100 + i);
+      const edits = randomEdits(data, 100_000, 100 + i);
       const t0 = now();
       await base.mutate(edits);
       await nodes.flush();
@@ -123,7 +136,7 @@ async function main(): Promise<void> {
     const r = rng(7);
     const batches: number[] = [];
     for (let b = 0; b < 9; b++) {
-      const probe = Array.from({ length: 20_000 }, () => keys[r() % keys.length]!);
+      const probe = Array.from({ length: 20_000 }, () => data.key(r() % N));
       const t0 = now();
       for (const k of probe) await base.get(k);
       batches.push(((now() - t0) * 1000) / probe.length);
@@ -131,7 +144,7 @@ async function main(): Promise<void> {
     results.get_warm_us = median(batches);
 
     // Diff of two 1M trees differing in 100 keys, node reads counted on a cold node cache.
-    const changed = await base.mutate(randomEdits(keys, 100, 999));
+    const changed = await base.mutate(randomEdits(data, 100, 999));
     await nodes.flush();
     const diffs: number[] = [];
     let reads = 0;
@@ -153,8 +166,8 @@ async function main(): Promise<void> {
     // Three-way merge, 1,000 changes per side.
     const merges: number[] = [];
     for (let i = 0; i < runs; i++) {
-      const ours = await base.mutate(randomEdits(keys, 1000, 2000 + i));
-      const theirs = await base.mutate(randomEdits(keys, 1000, 3000 + i));
+      const ours = await base.mutate(randomEdits(data, 1000, 2000 + i));
+      const theirs = await base.mutate(randomEdits(data, 1000, 3000 + i));
       const t0 = now();
       await ours.merge({ base, theirs });
       merges.push(now() - t0);

@@ -66,6 +66,22 @@ export const ErrorCodes = {
   UNKNOWN_REVISION: 'EBADREV',
   /** The git repository is in a state git-prolly cannot work with (unmerged paths, unsupported index, …). */
   GIT_STATE: 'EGITSTATE',
+  /** Client-side encryption is on but the key provider has no key (unset variable, missing file). */
+  KEY_MISSING: 'EKEYMISSING',
+  /** The encryption key does not open the remote's keyring (key check failed), or an object names a key id the keyring lacks. */
+  KEY_WRONG: 'EKEYWRONG',
+  /** A write reached fewer backends than the configured quorum; nothing was recorded as stored. */
+  WRITE_QUORUM: 'EQUORUM',
+  /** Erasure-coded objects with fewer than k readable shards: data lost beyond the configured redundancy; `data` names them. */
+  UNRECOVERABLE: 'EUNRECOVERABLE',
+  /** SQL text that does not parse; `data` has line, column and the token. */
+  SQL_SYNTAX: 'ESQLSYNTAX',
+  /** A SQL statement broke a constraint (duplicate primary key / unique index value); `data` names the table, column and row. */
+  SQL_CONSTRAINT: 'ESQLCONSTRAINT',
+  /** A SQL statement names a table, column or index that does not exist (or one that already exists). */
+  SQL_NAME: 'ESQLNAME',
+  /** A SQL statement that is valid SQL but not supported here, or used in the wrong state (COMMIT outside a transaction…). */
+  SQL_UNSUPPORTED: 'ESQLUNSUPPORTED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

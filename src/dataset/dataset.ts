@@ -12,6 +12,7 @@ import type { NodeStore } from '../tree/node-store.js';
 import { ProllyTree, prefixEnd, type Edit, type RangeOptions } from '../tree/prolly-tree.js';
 import { fromUtf8, utf8 } from '../util/bytes.js';
 import type { DatasetPointer } from '../repo/pointer.js';
+import { EditBatch } from './import/edit-batch.js';
 import { formatOf, parseFormat, readRecords, type ImportFormat } from './import/records.js';
 import { keyBytes, readValue, toTreeValue, valueStream, type KeyInput, type ValueInput } from './values.js';
 
@@ -71,7 +72,7 @@ export interface ImportOptions {
   replace?: boolean;
   /** Called now and then with progress. */
   onProgress?: (p: { bytes: number; rows: number }) => void;
-  /** Edits per tree mutation (default: about 64 MiB of keys and values, at most 1,000,000 rows). */
+  /** Edits per tree mutation (default: about 128 MiB of keys and values). */
   batchBytes?: number;
   /** Name for error messages when importing a stream. */
   file?: string;
@@ -224,32 +225,28 @@ export class Dataset {
     const file = typeof input === 'string' ? input : (options.file ?? 'stdin');
     const format = options.format !== undefined ? parseFormat(options.format) : formatOf(file);
     if (!format) throw invalidArgument(`cannot tell the format of ${file} from its extension; pass format (csv, ndjson or json)`, { file });
-    const batchBytes = options.batchBytes ?? 64 * 1024 * 1024;
+    const batchBytes = options.batchBytes ?? 128 * 1024 * 1024;
     let rows = 0;
     const result = await this.host.write(this.name, async (access, current) => {
       if (current && current.kind !== 'kv') throw notKv(this.name, current.kind);
-      let tree = options.replace || !current ? await ProllyTree.empty(access.nodes) : await ProllyTree.open(access.nodes, current.root);
+      let root = (options.replace || !current ? await ProllyTree.empty(access.nodes) : await ProllyTree.open(access.nodes, current.root)).root;
       let bytes = 0;
       const source = typeof input === 'string' ? countingStream(createReadStream(input, { highWaterMark: 1 << 20 }), (n) => (bytes += n)) : countingStream(input, (n) => (bytes += n));
-      let edits: Edit[] = [];
-      let editBytes = 0;
-      for await (const batch of readRecords({ source, format, file, key: options.key })) {
-        for (const r of batch) {
-          const value = utf8(r.value);
-          const key = utf8(r.key);
-          edits.push({ key, value: await toTreeValue(access.store, value) });
-          editBytes += key.length + value.length + 64;
+      const batch = new EditBatch();
+      for await (const records of readRecords({ source, format, file, key: options.key })) {
+        for (const r of records) {
+          if (!batch.addText(r.key, r.value)) {
+            // Over the inline limit: the row becomes a blob.
+            batch.addValue(utf8(r.key), await toTreeValue(access.store, utf8(r.value)));
+          }
         }
-        rows += batch.length;
+        rows += records.length;
         options.onProgress?.({ bytes, rows });
-        if (editBytes >= batchBytes || edits.length >= 1_000_000) {
-          tree = await tree.mutate(edits);
-          edits = [];
-          editBytes = 0;
-        }
+        if (batch.bytes >= batchBytes || batch.size >= 2_000_000) root = await batch.apply(access.nodes, root);
       }
-      if (edits.length > 0) tree = await tree.mutate(edits);
+      root = await batch.apply(access.nodes, root);
       options.onProgress?.({ bytes, rows });
+      const tree = await ProllyTree.open(access.nodes, root);
       return { pointer: { kind: 'kv', root: tree.root, count: tree.count }, result: { count: tree.count, root: tree.root } };
     });
     return { ...result, rows };

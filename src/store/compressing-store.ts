@@ -11,7 +11,11 @@ export const STORED_ZSTD = 1;
 /** Options for {@link CompressingStore}. */
 export interface CompressingStoreOptions {
   inner: ChunkStore;
-  /** zstd level 1..22 (default 3: fast, and most of the gain on tree nodes). */
+  /**
+   * zstd level 1..22 (default 3: fast, and most of the gain on tree nodes), or 0 to store every chunk
+   * raw. Level 0 keeps the stored form (header byte + bytes), so a store can switch compression on or
+   * off at any time and still read everything it holds.
+   */
   level?: number;
   /** Chunks shorter than this are stored raw without trying (default 64: too small to win). */
   minBytes?: number;
@@ -65,8 +69,8 @@ export class CompressingStore implements ChunkStore {
 
   constructor(options: CompressingStoreOptions) {
     const level = options.level ?? 3;
-    if (!Number.isInteger(level) || level < 1 || level > 22) {
-      throw invalidArgument(`zstd level must be an integer 1..22, got ${level}`, { level });
+    if (!Number.isInteger(level) || level < 0 || level > 22) {
+      throw invalidArgument(`zstd level must be an integer 0..22 (0 = store raw), got ${level}`, { level });
     }
     this.inner = options.inner;
     this.name = options.name ?? options.inner.name;
@@ -123,7 +127,7 @@ export class CompressingStore implements ChunkStore {
    */
   async encode(bytes: Uint8Array): Promise<Uint8Array> {
     this.stats.rawBytes += bytes.length;
-    if (bytes.length >= this.minBytes) {
+    if (this.level > 0 && bytes.length >= this.minBytes) {
       const input = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       const packed = await loadZstd().compress(input, this.level);
       if (packed.length < bytes.length) {

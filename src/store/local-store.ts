@@ -862,7 +862,11 @@ export interface LocalStackOptions {
   dir: string;
   /** Byte budget of the in-memory chunk cache (default 64 MiB; 0 = no cache layer). */
   cacheBytes?: number;
-  /** zstd settings (default { level: 3 }), or false for no compression layer (stored bytes = chunk bytes, no header). */
+  /**
+   * zstd settings (default { level: 3 }), or false to store chunks raw. Either way chunks are stored
+   * with the compression layer's one-byte header, so the setting can change without making stored
+   * chunks unreadable.
+   */
   compression?: { level?: number } | false;
   /** Open the local store read-only (no writer lock). */
   readOnly?: boolean;
@@ -878,7 +882,7 @@ export interface LocalStack {
   /** The outermost layer: what callers read and write. */
   store: ChunkStore;
   local: LocalStore;
-  compressing: CompressingStore | undefined;
+  compressing: CompressingStore;
   verifying: VerifyingStore;
   caching: CachingStore | undefined;
 }
@@ -900,8 +904,8 @@ export async function openLocalStack(options: LocalStackOptions): Promise<LocalS
     packSizeLimit: options.packSizeLimit,
   });
   const compression = options.compression ?? {};
-  const compressing = compression === false ? undefined : new CompressingStore({ inner: local, level: compression.level });
-  const verifying = new VerifyingStore({ inner: compressing ?? local, verifyOnPut: options.verifyOnPut });
+  const compressing = new CompressingStore({ inner: local, level: compression === false ? 0 : compression.level });
+  const verifying = new VerifyingStore({ inner: compressing, verifyOnPut: options.verifyOnPut });
   const cacheBytes = options.cacheBytes ?? 64 * 1024 * 1024;
   const caching = cacheBytes > 0 ? new CachingStore({ inner: verifying, maxBytes: cacheBytes }) : undefined;
   return { store: caching ?? verifying, local, compressing, verifying, caching };

@@ -5,7 +5,7 @@
 import { ErrorCodes, ProllyError } from '../errors.js';
 import { compareBytes } from '../util/bytes.js';
 import { LevelChunker, type ChunkedNode } from './chunker.js';
-import { encodeInternalPayload, MAX_KEY_BYTES } from './node.js';
+import { ChildRef, MAX_KEY_BYTES, type EntryValue } from './node.js';
 import { EMPTY_ROOT, type NodeStore } from './node-store.js';
 
 /**
@@ -24,9 +24,9 @@ export class TreeBuilder {
     this.baseLevel = baseLevel;
   }
 
-  /** Add an entry at the base level: key, encoded payload, subtree count (1 for leaf entries). */
-  add(key: Uint8Array, payload: Uint8Array, count: number): void {
-    this.chunker(0).add(key, payload, count);
+  /** Add an entry at the base level: a leaf value, or a child reference when building upper levels. */
+  add(key: Uint8Array, value: EntryValue): void {
+    this.chunker(0).add(key, value);
   }
 
   /** Hand queued node writes to the store when the batch is large. */
@@ -58,7 +58,7 @@ export class TreeBuilder {
   private onNode(i: number, node: ChunkedNode): void {
     this.nodes.write(node.address, node.bytes);
     this.firstNode[i] = this.chunker(i).emitted === 0 ? node : undefined;
-    this.chunker(i + 1).add(node.lastKey, encodeInternalPayload(node.address, node.count), node.count);
+    this.chunker(i + 1).add(node.lastKey, new ChildRef(node.address, node.count));
   }
 }
 

@@ -9,7 +9,7 @@
  * cluster around the target instead of spreading geometrically. It is computed in integers plus one
  * IEEE-754 division, so every conforming implementation makes the same decisions.
  */
-import { encodeNode, MAX_ENTRY_BYTES, MAX_HEADER_BYTES, MAX_NODE_BYTES, type Node } from './node.js';
+import { ChildRef, encodeNode, MAX_ENTRY_BYTES, MAX_HEADER_BYTES, MAX_NODE_BYTES, writePayload, type EntryValue, type Node } from './node.js';
 import { xxhash32 } from './xxhash32.js';
 import { sha256 } from '../util/hash.js';
 import { varintLength, writeVarint } from '../util/varint.js';
@@ -53,7 +53,7 @@ export interface ChunkedNode {
  * Accumulates one level's entries and closes nodes at boundaries.
  * @example
  * const c = new LevelChunker(0, (node) => nodes.push(node));
- * c.add(key, payload, 1); … c.finish();
+ * c.add(key, value); … c.finish();
  */
 export class LevelChunker {
   readonly level: number;
@@ -77,18 +77,17 @@ export class LevelChunker {
     return this.n;
   }
 
-  /** Append one entry; returns true when it closed a node. */
-  add(key: Uint8Array, payload: Uint8Array, count: number): boolean {
+  /** Append one entry (a leaf value, or a child reference on internal levels); true when it closed a node. */
+  add(key: Uint8Array, value: EntryValue): boolean {
     const prev = this.size;
     let o = writeVarint(this.buf, prev, key.length);
     this.lastKeyStart = o;
     this.buf.set(key, o);
     o += key.length;
     this.lastKeyEnd = o;
-    this.buf.set(payload, o);
-    this.size = o + payload.length;
+    this.size = writePayload(this.buf, o, value);
     this.n++;
-    this.subtreeCount += count;
+    this.subtreeCount += value instanceof ChildRef ? value.count : 1;
     if (isBoundary(this.level, this.size, prev, this.n, this.buf, this.lastKeyStart, this.lastKeyEnd)) {
       this.close();
       return true;

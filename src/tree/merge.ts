@@ -8,7 +8,7 @@ import { ErrorCodes, ProllyError } from '../errors.js';
 import { compareBytes, equalBytes, toHex } from '../util/bytes.js';
 import { diffRaw, type RawDiff } from './diff.js';
 import { applyEdits, type LevelEdit } from './mutate.js';
-import { decodeLeafPayload, encodeLeafPayload } from './node.js';
+import { checkLeafValue, decodeLeafPayload } from './node.js';
 import type { NodeStore } from './node-store.js';
 
 /** A key both sides changed differently. An absent side (undefined) means the key does not exist there. */
@@ -75,14 +75,17 @@ export async function mergeTrees(nodes: NodeStore, opts: MergeOptions): Promise<
     }
     const td: RawDiff = t.value;
     if (c > 0) {
-      edits.push({ key: td.key, payload: td.to ?? null, count: 1 });
+      edits.push({ key: td.key, value: decodeMaybe(td.to) ?? null });
     } else {
       const od: RawDiff = o.value!;
       if (!samePayload(od.to, td.to)) {
         const conflict: Conflict = { key: td.key, base: decodeMaybe(td.from), ours: decodeMaybe(od.to), theirs: decodeMaybe(td.to) };
         const r = await resolver(conflict);
-        if (r === 'theirs') edits.push({ key: td.key, payload: td.to ?? null, count: 1 });
-        else if (r !== undefined && r !== 'ours') edits.push({ key: td.key, payload: r.value === null ? null : encodeLeafPayload(r.value), count: 1 });
+        if (r === 'theirs') edits.push({ key: td.key, value: decodeMaybe(td.to) ?? null });
+        else if (r !== undefined && r !== 'ours') {
+          if (r.value !== null) checkLeafValue(r.value);
+          edits.push({ key: td.key, value: r.value });
+        }
         else if (r === undefined) conflicts.push(conflict);
       }
       o = await oursIt.next();

@@ -9,20 +9,19 @@ import { compareBytes } from '../util/bytes.js';
 import { TreeBuilder } from './build.js';
 import { LevelChunker, type ChunkedNode } from './chunker.js';
 import { Cursor, childOf } from './cursor.js';
-import { encodeInternalPayload, type Node } from './node.js';
+import { ChildRef, type EntryValue, type Node } from './node.js';
 import { EMPTY_ROOT, type NodeStore } from './node-store.js';
 
-/** One edit at some level: put `payload` at `key`, or delete `key` when payload is null. */
+/** One edit at some level: put `value` at `key`, or delete `key` when value is null. */
 export interface LevelEdit {
   readonly key: Uint8Array;
-  readonly payload: Uint8Array | null;
-  /** Entries in the subtree the payload points to (1 at the leaf level). */
-  readonly count: number;
+  /** A leaf value at level 0, a child reference above. */
+  readonly value: EntryValue | null;
 }
 
 /**
  * Apply sorted, duplicate-free edits to the tree at `root`; returns the new root address.
- * @example const newRoot = await applyEdits(nodes, root, [{ key, payload: encodeLeafPayload(v), count: 1 }])
+ * @example const newRoot = await applyEdits(nodes, root, [{ key, value }])
  */
 export async function applyEdits(nodes: NodeStore, root: Uint8Array, edits: readonly LevelEdit[]): Promise<Uint8Array> {
   const rootNode = await nodes.get(root);
@@ -70,7 +69,7 @@ async function rechunkLevel(nodes: NodeStore, root: Node, level: number, edits: 
           i++;
         } else {
           if (c === 0) i++;
-          if (e!.payload) chunker.add(e!.key, e!.payload, e!.count);
+          if (e!.value) chunker.add(e!.key, e!.value);
           ei++;
         }
       }
@@ -105,11 +104,11 @@ function parentEdits(groups: readonly Replacement[]): LevelEdit[] {
       const an = a < added.length ? added[a] : undefined;
       const c = rk === undefined ? 1 : an === undefined ? -1 : compareBytes(rk, an.lastKey);
       if (c < 0) {
-        out.push({ key: rk!, payload: null, count: 0 });
+        out.push({ key: rk!, value: null });
         r++;
       } else {
         if (c === 0) r++;
-        out.push({ key: an!.lastKey, payload: encodeInternalPayload(an!.address, an!.count), count: an!.count });
+        out.push({ key: an!.lastKey, value: new ChildRef(an!.address, an!.count) });
         a++;
       }
     }
@@ -130,6 +129,6 @@ async function finishTop(nodes: NodeStore, added: ChunkedNode[], level: number):
     return node.address;
   }
   const builder = new TreeBuilder(nodes, level + 1);
-  for (const n of added) builder.add(n.lastKey, encodeInternalPayload(n.address, n.count), n.count);
+  for (const n of added) builder.add(n.lastKey, new ChildRef(n.address, n.count));
   return builder.finish();
 }

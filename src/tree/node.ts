@@ -33,39 +33,70 @@ export const MAX_ENTRY_BYTES =
   varintLength(MAX_KEY_BYTES) + MAX_KEY_BYTES + Math.max(1 + varintLength(INLINE_VALUE_MAX) + INLINE_VALUE_MAX, ADDRESS_BYTES + 8);
 
 /**
- * Encode a leaf payload (the bytes after the key) for a value.
- * @example encodeLeafPayload(utf8('v')) // [0x00, 0x01, 0x76]
+ * An internal entry's value: the child node's address and the number of leaf entries beneath it.
+ * @example new ChildRef(node.address, node.totalCount)
  */
-export function encodeLeafPayload(value: TreeValue): Uint8Array {
+export class ChildRef {
+  constructor(
+    readonly address: Uint8Array,
+    readonly count: number,
+  ) {}
+}
+
+/** What an entry holds: a leaf value, or (internal nodes) a child reference. */
+export type EntryValue = TreeValue | ChildRef;
+
+/**
+ * Throw EINVAL unless `value` has its one canonical leaf form: inline bytes up to INLINE_VALUE_MAX,
+ * or a blob longer than that.
+ */
+export function checkLeafValue(value: TreeValue): void {
   if (value instanceof BlobRef) {
     if (value.length <= INLINE_VALUE_MAX) {
       throw new ProllyError(ErrorCodes.INVALID_ARGUMENT, `a blob of ${value.length} bytes must be stored inline (limit ${INLINE_VALUE_MAX})`, { valueLength: value.length });
     }
-    const out = new Uint8Array(1 + ADDRESS_BYTES + varintLength(value.length));
-    out[0] = VALUE_BLOB;
-    out.set(value.address, 1);
-    writeVarint(out, 1 + ADDRESS_BYTES, value.length);
-    return out;
-  }
-  if (value.length > INLINE_VALUE_MAX) {
+  } else if (value.length > INLINE_VALUE_MAX) {
     throw new ProllyError(ErrorCodes.INVALID_ARGUMENT, `a value of ${value.length} bytes is over the ${INLINE_VALUE_MAX}-byte inline limit and must be written as a blob`, {
       valueLength: value.length,
     });
   }
-  const out = new Uint8Array(1 + varintLength(value.length) + value.length);
-  out[0] = VALUE_INLINE;
-  out.set(value, writeVarint(out, 1, value.length));
-  return out;
+}
+
+/** Encoded length of an entry's payload (the bytes after the key). */
+export function payloadLength(value: EntryValue): number {
+  if (value instanceof ChildRef) return ADDRESS_BYTES + varintLength(value.count);
+  if (value instanceof BlobRef) return 1 + ADDRESS_BYTES + varintLength(value.length);
+  return 1 + varintLength(value.length) + value.length;
 }
 
 /**
- * Encode an internal payload: child address and subtree entry count.
- * @example encodeInternalPayload(childAddress, 42)
+ * Write an entry's payload at `buf[offset]` (no allocation: this runs once per entry on every build);
+ * returns the offset after it. Leaf values must already have passed checkLeafValue.
  */
-export function encodeInternalPayload(address: Uint8Array, count: number): Uint8Array {
-  const out = new Uint8Array(ADDRESS_BYTES + varintLength(count));
-  out.set(address, 0);
-  writeVarint(out, ADDRESS_BYTES, count);
+export function writePayload(buf: Uint8Array, offset: number, value: EntryValue): number {
+  if (value instanceof ChildRef) {
+    buf.set(value.address, offset);
+    return writeVarint(buf, offset + ADDRESS_BYTES, value.count);
+  }
+  if (value instanceof BlobRef) {
+    buf[offset] = VALUE_BLOB;
+    buf.set(value.address, offset + 1);
+    return writeVarint(buf, offset + 1 + ADDRESS_BYTES, value.length);
+  }
+  buf[offset] = VALUE_INLINE;
+  const o = writeVarint(buf, offset + 1, value.length);
+  buf.set(value, o);
+  return o + value.length;
+}
+
+/**
+ * Encode a leaf payload (the bytes after the key) for a value.
+ * @example encodeLeafPayload(utf8('v')) // [0x00, 0x01, 0x76]
+ */
+export function encodeLeafPayload(value: TreeValue): Uint8Array {
+  checkLeafValue(value);
+  const out = new Uint8Array(payloadLength(value));
+  writePayload(out, 0, value);
   return out;
 }
 

@@ -11,7 +11,7 @@ import { Cursor, childOf } from './cursor.js';
 import { diff, type DiffEntry } from './diff.js';
 import { mergeTrees, type MergeOptions, type MergeResult } from './merge.js';
 import { applyEdits, type LevelEdit } from './mutate.js';
-import { encodeLeafPayload, type Node } from './node.js';
+import { checkLeafValue, type Node } from './node.js';
 import { EMPTY_ROOT, type NodeStore } from './node-store.js';
 
 /** A put (value) or delete (null) of one key. */
@@ -87,7 +87,8 @@ export class ProllyTree {
     for await (const [key, value] of entries) {
       checkKey(key);
       checkAscending(prev, key);
-      builder.add(key, encodeLeafPayload(value), 1);
+      checkLeafValue(value);
+      builder.add(key, value);
       prev = key;
       if ((++n & 4095) === 0) await builder.drain();
     }
@@ -245,7 +246,8 @@ export class ProllyTree {
     const list: LevelEdit[] = [];
     for (const e of edits) {
       checkKey(e.key);
-      list.push({ key: e.key, payload: e.value === null ? null : encodeLeafPayload(e.value), count: 1 });
+      if (e.value !== null) checkLeafValue(e.value);
+      list.push({ key: e.key, value: e.value });
     }
     list.sort((a, b) => compareBytes(a.key, b.key));
     const unique: LevelEdit[] = [];

@@ -216,7 +216,24 @@ describe('CompressingStore', () => {
   });
 
   it('rejects an invalid level', () => {
-    expect(() => new CompressingStore({ inner: new MemoryStore(), level: 0 })).toThrow(/level/);
+    expect(() => new CompressingStore({ inner: new MemoryStore(), level: -1 })).toThrow(/level/);
     expect(() => new CompressingStore({ inner: new MemoryStore(), level: 23 })).toThrow(/level/);
+    expect(() => new CompressingStore({ inner: new MemoryStore(), level: 1.5 })).toThrow(/level/);
+  });
+
+  it('level 0 stores raw with the header, readable by a compressing store and back', async () => {
+    const inner = new MemoryStore();
+    const raw = new CompressingStore({ inner, level: 0 });
+    const zstd = new CompressingStore({ inner, level: 3 });
+    const a = { address: sha256(new Uint8Array(4096)), bytes: new Uint8Array(4096) };
+    await raw.put(a);
+    const stored = (await inner.get(a.address))!;
+    expect(stored[0]).toBe(0);
+    expect(stored.length).toBe(4097);
+    expect(await zstd.get(a.address)).toEqual(a.bytes);
+    const b = { address: sha256(new Uint8Array(8192)), bytes: new Uint8Array(8192) };
+    await zstd.put(b);
+    expect((await inner.get(b.address))![0]).toBe(1);
+    expect(await raw.get(b.address)).toEqual(b.bytes);
   });
 });

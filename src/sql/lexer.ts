@@ -1,0 +1,318 @@
+/**
+ * A small SQL lexer: enough to split a script into statements, find each statement's leading keyword,
+ * rewrite the few bits of syntax alasql does not parse (standard "double-quoted" identifiers and the
+ * `table AS OF 'rev'` time-travel clause) and map alasql's error positions back to the user's text.
+ * It never interprets SQL beyond that: alasql parses the statements.
+ */
+import { ErrorCodes, ProllyError } from '../errors.js';
+
+/** Token kinds. `quoted` is a quoted identifier ("x", `x` or [x]). */
+export type TokenKind = 'word' | 'number' | 'string' | 'quoted' | 'param' | 'punct' | 'comment' | 'space';
+
+/** One token: its kind, text and where it starts in the source (0-based offset, 1-based line / column). */
+export interface Token {
+  kind: TokenKind;
+  text: string;
+  offset: number;
+  line: number;
+  column: number;
+}
+
+/** A position in a source text (1-based line and column). */
+export interface SourcePosition {
+  offset: number;
+  line: number;
+  column: number;
+}
+
+const WORD_START = /[A-Za-z_\u0080-\uffff]/;
+const WORD_PART = /[A-Za-z0-9_$\u0080-\uffff]/;
+
+/**
+ * Split SQL text into tokens (whitespace and comments included, so the tokens concatenate back to the
+ * text). An unterminated string, quoted identifier or block comment is an ESQLSYNTAX error naming the
+ * line and column where it starts.
+ * @example tokenize("SELECT 'a'").map((t) => t.kind) // ['word', 'space', 'string']
+ */
+export function tokenize(sql: string): Token[] {
+  const out: Token[] = [];
+  let i = 0;
+  let line = 1;
+  let lineStart = 0;
+  const push = (kind: TokenKind, end: number) => {
+    const text = sql.slice(i, end);
+    out.push({ kind, text, offset: i, line, column: i - lineStart + 1 });
+    for (let k = i; k < end; k++) {
+      if (sql.charCodeAt(k) === 10) {
+        line++;
+        lineStart = k + 1;
+      }
+    }
+    i = end;
+  };
+  const unterminated = (what: string): never => {
+    throw syntaxError(`unterminated ${what}`, { offset: i, line, column: i - lineStart + 1 }, sql.slice(i, i + 20));
+  };
+  while (i < sql.length) {
+    const c = sql[i]!;
+    if (c === ' ' || c === '\t' || c === '\n' || c === '\r' || c === '\f') {
+      let j = i + 1;
+      while (j < sql.length && /\s/.test(sql[j]!)) j++;
+      push('space', j);
+    } else if (c === '-' && sql[i + 1] === '-') {
+      let j = sql.indexOf('\n', i);
+      if (j < 0) j = sql.length;
+      push('comment', j);
+    } else if (c === '/' && sql[i + 1] === '*') {
+      const j = sql.indexOf('*/', i + 2);
+      if (j < 0) unterminated('comment (/* without */)');
+      push('comment', j + 2);
+    } else if (c === "'" || c === '"' || c === '`') {
+      let j = i + 1;
+      for (;;) {
+        const k = sql.indexOf(c, j);
+        if (k < 0) unterminated(c === "'" ? 'string' : 'quoted identifier');
+        if (sql[k + 1] === c) {
+          j = k + 2; // doubled quote = the quote character itself
+          continue;
+        }
+        j = k + 1;
+        break;
+      }
+      push(c === "'" ? 'string' : 'quoted', j);
+    } else if (c === '[') {
+      const k = sql.indexOf(']', i + 1);
+      if (k < 0) unterminated('quoted identifier ([ without ])');
+      push('quoted', k + 1);
+    } else if ((c === 'x' || c === 'X') && sql[i + 1] === "'") {
+      const k = sql.indexOf("'", i + 2);
+      if (k < 0) unterminated('blob literal');
+      push('string', k + 1);
+    } else if (/[0-9]/.test(c) || (c === '.' && /[0-9]/.test(sql[i + 1] ?? ''))) {
+      const m = /^(?:0x[0-9a-fA-F]+|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)/.exec(sql.slice(i, i + 400))!;
+      push('number', i + m[0].length);
+    } else if (WORD_START.test(c)) {
+      let j = i + 1;
+      while (j < sql.length && WORD_PART.test(sql[j]!)) j++;
+      push('word', j);
+    } else if (c === '?' || ((c === '$' || c === ':' || c === '@') && WORD_START.test(sql[i + 1] ?? ''))) {
+      let j = i + 1;
+      while (j < sql.length && WORD_PART.test(sql[j]!)) j++;
+      push('param', j);
+    } else {
+      const two = sql.slice(i, i + 2);
+      push('punct', i + (['<=', '>=', '<>', '!=', '==', '||', '->'].includes(two) ? 2 : 1));
+    }
+  }
+  return out;
+}
+
+/** True for tokens that carry no meaning (whitespace, comments). */
+export function isTrivia(t: Token): boolean {
+  return t.kind === 'space' || t.kind === 'comment';
+}
+
+/** One statement of a script: its text (without the `;`), where it starts, and its tokens. */
+export interface StatementText {
+  text: string;
+  /** Position of the statement's first character in the script. */
+  start: SourcePosition;
+  tokens: Token[];
+  /** Upper-cased first word (SELECT, INSERT, BEGIN…), '' when the statement starts otherwise. */
+  keyword: string;
+}
+
+/**
+ * Split a script into statements at top-level semicolons (not inside strings, identifiers or comments).
+ * Empty statements (only whitespace / comments) are dropped.
+ * @example splitStatements('SELECT 1; SELECT 2').map((s) => s.text) // ['SELECT 1', ' SELECT 2']
+ */
+export function splitStatements(sql: string): StatementText[] {
+  const tokens = tokenize(sql);
+  const out: StatementText[] = [];
+  let current: Token[] = [];
+  const finish = () => {
+    const meaningful = current.filter((t) => !isTrivia(t));
+    if (meaningful.length > 0) {
+      const first = current[0]!;
+      const lead = meaningful[0]!;
+      out.push({
+        text: current.map((t) => t.text).join(''),
+        start: { offset: first.offset, line: first.line, column: first.column },
+        tokens: current,
+        keyword: lead.kind === 'word' ? lead.text.toUpperCase() : '',
+      });
+    }
+    current = [];
+  };
+  for (const t of tokens) {
+    if (t.kind === 'punct' && t.text === ';') finish();
+    else current.push(t);
+  }
+  finish();
+  return out;
+}
+
+/**
+ * True when `sql` ends with a complete statement (a top-level `;` after the last meaningful token) and
+ * has no unterminated string or comment — what an interactive shell waits for before running input.
+ * @example isCompleteInput('SELECT 1') // false; isCompleteInput('SELECT 1;') // true
+ */
+export function isCompleteInput(sql: string): boolean {
+  let tokens: Token[];
+  try {
+    tokens = tokenize(sql);
+  } catch {
+    return false;
+  }
+  const meaningful = tokens.filter((t) => !isTrivia(t));
+  return meaningful.length > 0 && meaningful[meaningful.length - 1]!.text === ';';
+}
+
+/** The name inside a quoted identifier token. */
+export function unquoteIdentifier(text: string): string {
+  const q = text[0];
+  if (q === '[') return text.slice(1, -1);
+  return text.slice(1, -1).split(q! + q!).join(q!);
+}
+
+/** The value of a string literal token. */
+export function unquoteString(text: string): string {
+  return text.slice(1, -1).split("''").join("'");
+}
+
+/** Separator between a table name and a revision in an internal table reference (`orders@HEAD~1`). */
+export const REVISION_SEPARATOR = '@';
+
+/**
+ * A statement rewritten for alasql, with a map from positions in the rewritten text back to the
+ * original (for error messages).
+ */
+export interface RewrittenStatement {
+  text: string;
+  /** Map an offset in `text` to an offset in the original statement text. */
+  originalOffset(offset: number): number;
+}
+
+/**
+ * Rewrite a statement's tokens for alasql:
+ * - "double-quoted" identifiers (standard SQL) become `backtick` identifiers (alasql reads "…" as text);
+ * - `name AS OF 'rev'` (time travel, Dolt's syntax) becomes `` `name@rev` AS name `` — or, when an alias
+ *   follows, `` `name@rev` AS alias ``.
+ * @example rewriteStatement(splitStatements(`SELECT "a" FROM t AS OF 'HEAD~1'`)[0].tokens).text
+ *   // "SELECT `a` FROM `t@HEAD~1` AS t"
+ */
+export function rewriteStatement(tokens: readonly Token[]): RewrittenStatement {
+  const pieces: { text: string; from: number; length: number }[] = [];
+  const base = tokens[0]?.offset ?? 0;
+  const emit = (text: string, from: number, length: number) => pieces.push({ text, from: from - base, length });
+  const next = (k: number): number => {
+    let j = k + 1;
+    while (j < tokens.length && isTrivia(tokens[j]!)) j++;
+    return j;
+  };
+  const isWord = (k: number, w: string) => tokens[k]?.kind === 'word' && tokens[k]!.text.toUpperCase() === w;
+  for (let k = 0; k < tokens.length; k++) {
+    const t = tokens[k]!;
+    if (t.kind === 'quoted' && t.text[0] === '"') {
+      const name = unquoteIdentifier(t.text);
+      if (name.includes('`')) throw syntaxError('a quoted identifier may not contain a backtick', t, t.text);
+      emit('`' + name + '`', t.offset, t.text.length);
+      continue;
+    }
+    if (t.kind === 'word' || t.kind === 'quoted') {
+      // name AS OF 'rev' [AS alias | alias]
+      const a = next(k);
+      const o = next(a);
+      const r = next(o);
+      if (isWord(a, 'AS') && isWord(o, 'OF')) {
+        const revToken = tokens[r];
+        if (!revToken || revToken.kind !== 'string') throw syntaxError("AS OF needs a revision in single quotes, e.g. AS OF 'HEAD~1'", tokens[o]!, tokens[o]!.text);
+        const name = t.kind === 'quoted' ? unquoteIdentifier(t.text) : t.text;
+        const rev = unquoteString(revToken.text);
+        if (rev === '' || rev.includes('`')) throw syntaxError(`invalid revision ${JSON.stringify(rev)}`, revToken, revToken.text);
+        let alias = name;
+        let end = r;
+        const n1 = next(r);
+        if (isWord(n1, 'AS')) {
+          const n2 = next(n1);
+          if (tokens[n2] && (tokens[n2]!.kind === 'word' || tokens[n2]!.kind === 'quoted')) {
+            alias = tokens[n2]!.kind === 'quoted' ? unquoteIdentifier(tokens[n2]!.text) : tokens[n2]!.text;
+            end = n2;
+          }
+        } else if (tokens[n1]?.kind === 'word' && !CLAUSE_WORDS.has(tokens[n1]!.text.toUpperCase())) {
+          alias = tokens[n1]!.text;
+          end = n1;
+        } else if (tokens[n1]?.kind === 'quoted') {
+          alias = unquoteIdentifier(tokens[n1]!.text);
+          end = n1;
+        }
+        const last = tokens[end]!;
+        emit('`' + name + REVISION_SEPARATOR + rev + '` AS `' + alias + '`', t.offset, last.offset + last.text.length - t.offset);
+        k = end;
+        continue;
+      }
+    }
+    emit(t.text, t.offset, t.text.length);
+  }
+  const text = pieces.map((p) => p.text).join('');
+  const starts: number[] = [];
+  let at = 0;
+  for (const p of pieces) {
+    starts.push(at);
+    at += p.text.length;
+  }
+  return {
+    text,
+    originalOffset(offset: number): number {
+      // The last piece starting at or before `offset`; inside a rewritten piece, point at its start.
+      let lo = 0;
+      let hi = pieces.length - 1;
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >> 1;
+        if (starts[mid]! <= offset) lo = mid;
+        else hi = mid - 1;
+      }
+      const p = pieces[lo];
+      if (!p) return offset;
+      const inside = offset - starts[lo]!;
+      return p.from + (p.text.length === p.length ? inside : 0);
+    },
+  };
+}
+
+/** Words that start the next clause, so they cannot be an alias after `AS OF 'rev'`. */
+const CLAUSE_WORDS = new Set([
+  'WHERE', 'JOIN', 'INNER', 'LEFT', 'RIGHT', 'FULL', 'OUTER', 'CROSS', 'ON', 'USING', 'GROUP', 'ORDER', 'HAVING', 'LIMIT',
+  'OFFSET', 'UNION', 'EXCEPT', 'INTERSECT', 'NATURAL', 'SET', 'VALUES', 'WINDOW', 'AND', 'OR',
+]);
+
+/**
+ * Line and column (1-based) of an offset in a text.
+ * @example positionOf('a\nbc', 3) // { offset: 3, line: 2, column: 2 }
+ */
+export function positionOf(text: string, offset: number): SourcePosition {
+  let line = 1;
+  let lineStart = 0;
+  for (let k = 0; k < offset && k < text.length; k++) {
+    if (text.charCodeAt(k) === 10) {
+      line++;
+      lineStart = k + 1;
+    }
+  }
+  return { offset, line, column: offset - lineStart + 1 };
+}
+
+/**
+ * An ESQLSYNTAX error at a position, naming the token found there.
+ * @example throw syntaxError('unexpected token', { offset: 0, line: 1, column: 1 }, 'FORM')
+ */
+export function syntaxError(message: string, at: SourcePosition, token?: string): ProllyError {
+  const near = token !== undefined && token !== '' ? ` near ${JSON.stringify(token)}` : '';
+  return new ProllyError(ErrorCodes.SQL_SYNTAX, `SQL syntax error at line ${at.line}, column ${at.column}${near}: ${message}`, {
+    line: at.line,
+    column: at.column,
+    offset: at.offset,
+    token,
+  });
+}

@@ -49,6 +49,18 @@ const loaders: Record<string, () => Promise<CommandModule>> = {
   'diff-driver': () => import('./commands/diff-driver.js'),
   textconv: () => import('./commands/textconv.js'),
   demo: () => import('./commands/demo.js'),
+  sql: () => import('./commands/sql.js'),
+  // Storage tiers (issue 4).
+  remote: () => import('./commands/remote.js'),
+  push: () => import('./commands/push.js'),
+  fetch: () => import('./commands/fetch.js'),
+  pull: () => import('./commands/pull.js'),
+  'install-hooks': () => import('./commands/install-hooks.js'),
+  storage: () => import('./commands/storage.js'),
+  tier: () => import('./commands/tier.js'),
+  // Encryption and erasure coding (issue 7).
+  repair: () => import('./commands/repair.js'),
+  rekey: () => import('./commands/rekey.js'),
 };
 
 interface Spec {
@@ -100,6 +112,8 @@ const SPECS: Spec[] = [
       ['--key <column>', 'key column (CSV) or field (JSON); default: first CSV column / "id"'],
       ['--format <format>', 'csv, ndjson or json (default: from the file extension; needed for "-" = stdin)'],
       ['--replace', 'replace the dataset instead of upserting into it'],
+      ['--table', 'load into a SQL table: create it (types inferred) or append to it'],
+      ['--pk <columns>', 'with --table: primary key column(s) of a new table, comma-separated (default: a hidden row id)'],
     ],
   },
   {
@@ -179,10 +193,92 @@ const SPECS: Spec[] = [
     example: 'git prolly restore users',
     options: [['--source <rev>', 'restore from this revision instead of HEAD']],
   },
+  {
+    name: 'sql',
+    args: '[query]',
+    summary: 'run SQL over the tables (SQL from the argument, --file or piped stdin; a shell on a terminal)',
+    example: `git prolly sql "SELECT region, COUNT(*) FROM orders GROUP BY region"\n  $ git prolly sql "SELECT * FROM orders AS OF 'HEAD~1' WHERE id = 7" --format json`,
+    options: [
+      ['-f, --file <path>', 'run the statements in this file'],
+      ['--format <format>', 'table, json, ndjson or csv (default: table)'],
+      ['-v, --verbose', 'show each statement\'s access plan, rows and nodes read, and time on stderr'],
+      ['--at <rev>', 'read every table as of this git revision (read-only)'],
+    ],
+  },
   { name: 'stats', args: '[dataset]', summary: 'entries, depth, node sizes and bytes of datasets', example: 'git prolly stats users', options: [AT] },
   { name: 'merge-driver', args: '<base> <ours> <theirs> [path]', summary: 'git merge driver (called by git)', example: 'git-prolly merge-driver %O %A %B %P', hidden: true },
   { name: 'diff-driver', args: '[args...]', summary: 'git external diff driver (called by git diff)', example: 'git diff', hidden: true },
   { name: 'textconv', args: '<file>', summary: 'git textconv filter (called by git log -p / git show)', example: 'git log -p', hidden: true },
+  {
+    name: 'remote',
+    args: '[action] [name] [location]',
+    summary: 'storage backends: add <name> <s3://bucket/prefix | ipfs://host:port | dir>, remove <name>, list',
+    example: 'git prolly remote add archive s3://my-data/team-a --region eu-west-1\n  $ git prolly remote add share /mnt/share/prolly\n  $ git prolly remote list',
+    options: [
+      ['--type <type>', 'local, s3 or ipfs (when the location does not say)'],
+      ['--endpoint <url>', 's3: endpoint of an S3-compatible server (MinIO, …)'],
+      ['--region <region>', 's3: region'],
+      ['--storage-class <class>', 's3: storage class of new objects'],
+      ['--max-age-days <n>', 'age-based routing: chunks older than this move to the next tier'],
+    ],
+  },
+  {
+    name: 'push',
+    args: '[remote]',
+    summary: 'upload the chunks of the current branch (or --all refs) that the storage backends lack',
+    example: 'git prolly push archive --jobs 4',
+    options: [
+      ['--all', 'every branch and tag, not just the current branch'],
+      ['--jobs <n>', 'uploads in flight at once per backend (default 2)'],
+      ['--hook', 'run as the pre-push hook (refs on standard input)'],
+    ],
+  },
+  {
+    name: 'fetch',
+    args: '[remote]',
+    summary: 'download the chunks of HEAD and the work tree (or --at rev, or --all history) for offline use',
+    example: 'git prolly fetch --at v1.0',
+    options: [['--all', 'every dataset version in every commit of every ref'], AT],
+  },
+  { name: 'pull', args: '[args...]', summary: 'git pull, then fetch the chunks of the new HEAD', example: 'git prolly pull origin main' },
+  {
+    name: 'install-hooks',
+    args: '',
+    summary: 'install a pre-push hook so git push uploads dataset chunks before the commits',
+    example: 'git prolly install-hooks',
+    options: [['--force', 'replace an existing pre-push hook (kept as pre-push.before-prolly)']],
+  },
+  {
+    name: 'storage',
+    args: '[what]',
+    summary: 'status: reachability, latency, objects and health of each backend; metrics: cache hit rate, bytes per tier, failovers',
+    example: 'git prolly storage status\n  $ git prolly storage metrics --json',
+    options: [['--reset', 'metrics: start counting from zero']],
+  },
+  {
+    name: 'tier',
+    args: '',
+    summary: 'apply age-based routing: move chunks only old commits use to colder backends',
+    example: 'git prolly tier --dry-run',
+    options: [['--dry-run', 'report what would move, move nothing']],
+  },
+  {
+    name: 'repair',
+    args: '',
+    summary: 'erasure coding: rebuild missing or corrupt shards onto healthy or replacement backends',
+    example: 'git prolly repair --dry-run\n  $ git prolly repair',
+    options: [['--dry-run', 'only report degraded and unreadable objects (reads every shard)']],
+  },
+  {
+    name: 'rekey',
+    args: '',
+    summary: 'client encryption: re-wrap the keyring under a new master key, or re-encrypt everything under a new data key',
+    example: 'git prolly rekey --new-key env:NEW_PROLLY_KEY\n  $ git prolly rekey --reencrypt',
+    options: [
+      ['--new-key <provider>', 're-wrap under the key this provider gives (env:NAME or file:PATH)'],
+      ['--reencrypt', 'new data key: decrypt and re-encrypt every chunk, delete the old objects'],
+    ],
+  },
   {
     name: 'demo',
     args: '[dir]',
@@ -222,6 +318,7 @@ export async function main(argv: string[]): Promise<void> {
     cmd.addHelpText('after', `\nExample:\n  $ ${spec.example}\n`);
     cmd.exitOverride();
     if (spec.name === 'diff-driver') cmd.allowUnknownOption().helpOption(false);
+    if (spec.name === 'pull') cmd.allowUnknownOption();
     cmd.action(async (...params: unknown[]) => {
       const command = params[params.length - 1] as Command;
       const options = command.opts();

@@ -1,16 +1,17 @@
 /**
- * Git object and ref work over isomorphic-git (ARCHITECTURE.md decision 7: no git binary needed):
- * revision parsing, reading pointer files at a commit, writing blobs/trees/commits, and updating refs
- * under git's `.lock` protocol with a reflog entry, as `git commit` would.
+ * Git object and ref work without the git binary (ARCHITECTURE.md decision 7): revision parsing,
+ * reading pointer files at a commit, writing blobs/trees/commits, and updating refs under git's
+ * `.lock` protocol with a reflog entry, as `git commit` would.
  *
- * This module is loaded lazily: commands that only read or write the work tree's pointer files never
- * pay for importing isomorphic-git.
+ * Objects and refs go through the small synchronous reader in git-objects.ts; isomorphic-git is
+ * imported only for the rarer operations (merge bases, abbreviated ids), because importing it costs
+ * more than a whole `git prolly commit` may take.
  */
 import * as fs from 'node:fs';
 import { appendFileSync, closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import git from 'isomorphic-git';
 import { ErrorCodes, ProllyError } from '../errors.js';
+import { encodeTree, ObjectDb, parseCommit, parseTagTarget, parseTree, resolveFullRef, resolveRefName } from './git-objects.js';
 import { configValue, readGitConfig, type GitIdentity } from './git-config.js';
 import { DATASETS_PATH, type RepoPaths } from './paths.js';
 import { parsePointer, type DatasetPointer } from './pointer.js';
@@ -52,15 +53,26 @@ const ZERO_OID = '0000000000000000000000000000000000000000';
  */
 export class GitRepo {
   readonly paths: RepoPaths;
-  /** isomorphic-git's object cache, shared by every call (packfile indexes are costly to reload). */
+  /** The object database (loose objects, packs, alternates). */
+  readonly objects: ObjectDb;
+  /** isomorphic-git's object cache, for the calls that go through it. */
   private readonly cache = {};
 
   constructor(paths: RepoPaths) {
     this.paths = paths;
+    this.objects = new ObjectDb(join(paths.commonDir, 'objects'));
   }
 
-  private get base() {
-    return { fs, dir: this.paths.workTree, gitdir: this.paths.commonDir, cache: this.cache };
+  private async iso() {
+    const git = (await import('isomorphic-git')).default;
+    return { git, base: { fs, dir: this.paths.workTree, gitdir: this.paths.commonDir, cache: this.cache } };
+  }
+
+  private readObject(oid: string, expect?: string): { type: string; data: Buffer } {
+    const obj = this.objects.read(oid);
+    if (!obj) throw new ProllyError(ErrorCodes.GIT_STATE, `git object ${oid} is missing from ${join(this.paths.commonDir, 'objects')}`, { oid });
+    if (expect && obj.type !== expect) throw new ProllyError(ErrorCodes.GIT_STATE, `git object ${oid} is a ${obj.type}, expected a ${expect}`, { oid });
+    return obj;
   }
 
   /** Where HEAD points. */
@@ -80,11 +92,7 @@ export class GitRepo {
   }
 
   private async resolveRefOrUndefined(ref: string): Promise<string | undefined> {
-    try {
-      return await git.resolveRef({ fs, gitdir: this.paths.commonDir, ref });
-    } catch {
-      return undefined;
-    }
+    return ref.startsWith('refs/') || ref === 'HEAD' ? resolveFullRef(this.paths, ref) : resolveRefName(this.paths, ref);
   }
 
   /**
@@ -113,10 +121,14 @@ export class GitRepo {
       }
       oid ??= await this.resolveRefOrUndefined(base);
       if (!oid && /^[0-9a-f]{4,40}$/.test(base)) {
-        try {
-          oid = await git.expandOid({ ...this.base, oid: base });
-        } catch {
-          oid = undefined;
+        if (base.length === 40 && this.objects.has(base)) oid = base;
+        else {
+          try {
+            const { git, base: b } = await this.iso();
+            oid = await git.expandOid({ ...b, oid: base });
+          } catch {
+            oid = undefined;
+          }
         }
       }
       if (!oid) throw bad('no such branch, tag or commit');
@@ -142,10 +154,14 @@ export class GitRepo {
   /** Follow annotated tags down to the commit. */
   private async peelToCommit(oid: string, rev: string): Promise<string> {
     for (let depth = 0; depth < 10; depth++) {
-      const { type, object } = await git.readObject({ ...this.base, oid, format: 'parsed' });
+      const obj = this.objects.read(oid);
+      if (!obj) throw new ProllyError(ErrorCodes.UNKNOWN_REVISION, `revision ${JSON.stringify(rev)}: object ${oid} is missing`, { rev });
+      const type = obj.type;
       if (type === 'commit') return oid;
       if (type === 'tag') {
-        oid = (object as { object: string }).object;
+        const target = parseTagTarget(obj.data);
+        if (!target) break;
+        oid = target;
         continue;
       }
       throw new ProllyError(ErrorCodes.UNKNOWN_REVISION, `revision ${JSON.stringify(rev)} names a ${type}, not a commit`, { rev });
@@ -155,14 +171,13 @@ export class GitRepo {
 
   /** Read and parse a commit. */
   async readCommit(oid: string): Promise<GitCommit> {
-    const { commit } = await git.readCommit({ ...this.base, oid });
-    return { oid, tree: commit.tree, parents: commit.parent, message: commit.message, author: commit.author, committer: commit.committer };
+    const c = parseCommit(this.readObject(oid, 'commit').data);
+    return { oid, tree: c.tree, parents: c.parents, message: c.message, author: c.author, committer: c.committer };
   }
 
   /** Entries of a tree object. */
   async readTree(oid: string): Promise<GitTreeEntry[]> {
-    const { tree } = await git.readTree({ ...this.base, oid });
-    return tree as GitTreeEntry[];
+    return parseTree(this.readObject(oid, 'tree').data);
   }
 
   /** The entry at `path` (`a/b/c`) under tree `treeOid`, or undefined. */
@@ -177,8 +192,7 @@ export class GitRepo {
 
   /** Bytes of a blob. */
   async readBlob(oid: string): Promise<Uint8Array> {
-    const { blob } = await git.readBlob({ ...this.base, oid });
-    return blob;
+    return this.readObject(oid, 'blob').data;
   }
 
   /** Dataset pointer blob ids at a commit, by dataset name. */
@@ -217,11 +231,12 @@ export class GitRepo {
   }
 
   async writeBlob(bytes: Uint8Array): Promise<string> {
-    return git.writeBlob({ fs, gitdir: this.paths.commonDir, blob: bytes });
+    return this.objects.write('blob', bytes);
   }
 
+  /** Write a tree; entries must be in git's order (see sortTree in commit.ts). */
   async writeTree(entries: GitTreeEntry[]): Promise<string> {
-    return git.writeTree({ fs, gitdir: this.paths.commonDir, tree: entries });
+    return this.objects.write('tree', encodeTree(entries));
   }
 
   /**
@@ -236,7 +251,7 @@ export class GitRepo {
       const headerEnd = payload.indexOf('\n\n');
       text = `${payload.slice(0, headerEnd)}\ngpgsig ${signature.split('\n').join('\n ')}${payload.slice(headerEnd)}`;
     }
-    return git.writeObject({ fs, gitdir: this.paths.commonDir, type: 'commit', object: Buffer.from(text, 'utf8'), format: 'content' });
+    return this.objects.write('commit', Buffer.from(text, 'utf8'));
   }
 
   /**
@@ -303,7 +318,8 @@ export class GitRepo {
 
   /** Merge bases of two commits (best common ancestors). */
   async mergeBases(a: string, b: string): Promise<string[]> {
-    return git.findMergeBase({ ...this.base, oids: [a, b] });
+    const { git, base } = await this.iso();
+    return git.findMergeBase({ ...base, oids: [a, b] });
   }
 
   /**

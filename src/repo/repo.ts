@@ -11,7 +11,7 @@ import { loadConfig, type ProllyConfig } from '../config/config.js';
 import { Dataset, type DatasetHost, type TreeAccess } from '../dataset/dataset.js';
 import { ErrorCodes, ProllyError } from '../errors.js';
 import { FileLock } from '../store/file-lock.js';
-import { openLocalStack, type LocalStack } from '../store/local-store.js';
+import { openRepoStore, type RepoStore } from '../store/tiered/repo-store.js';
 import { NodeStore } from '../tree/node-store.js';
 import { writeFileAtomicSync } from '../util/atomic-file.js';
 import { utf8 } from '../util/bytes.js';
@@ -70,7 +70,8 @@ export class Repo implements DatasetHost {
   readonly paths: RepoPaths;
   private readonly options: OpenRepoOptions;
   private configCache: ProllyConfig | undefined;
-  private stack: LocalStack | undefined;
+  /** Local store + read-through to the configured remote tiers (src/store/tiered). */
+  private stack: RepoStore | undefined;
   private nodes: NodeStore | undefined;
   private writable = false;
   private lock: FileLock | undefined;
@@ -183,7 +184,7 @@ export class Repo implements DatasetHost {
     if (!this.writable) {
       await this.acquireLock();
       if (this.stack) {
-        await this.stack.store.close();
+        await this.stack.close();
         this.stack = undefined;
       }
       await this.openStack(true);
@@ -283,7 +284,7 @@ export class Repo implements DatasetHost {
     if (this.closed) return;
     this.closed = true;
     try {
-      if (this.stack) await this.stack.store.close();
+      if (this.stack) await this.stack.close();
     } finally {
       this.stack = undefined;
       this.lock?.release();
@@ -293,13 +294,7 @@ export class Repo implements DatasetHost {
   private async openStack(write: boolean): Promise<void> {
     const config = this.config;
     if (!write && !existsSync(this.paths.storeDir)) mkdirSync(this.paths.storeDir, { recursive: true });
-    this.stack = await openLocalStack({
-      dir: this.paths.storeDir,
-      readOnly: !write,
-      cacheBytes: Math.round(config.cache.size_mb * 1024 * 1024),
-      compression: config.compression.type === 'none' ? false : { level: config.compression.level },
-      lockTimeoutMs: this.options.lockTimeoutMs,
-    });
+    this.stack = await openRepoStore(config, this.paths, { readOnly: !write, lockTimeoutMs: this.options.lockTimeoutMs });
     this.nodes = new NodeStore(this.stack.store);
     this.writable = write;
   }

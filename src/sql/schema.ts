@@ -45,6 +45,21 @@ export interface TableSchema {
   readonly primaryKey: readonly number[];
   /** Next unused column id (greater than every id ever used, including dropped columns). */
   readonly nextColumnId: number;
+  /** Secondary indexes (absent when there are none). */
+  readonly indexes?: readonly IndexSchema[];
+}
+
+/**
+ * A secondary index: a separate prolly tree keyed by the index columns followed by the primary key
+ * (docs/FORMAT.md, "Secondary indexes"). It is part of the schema (so CREATE INDEX is versioned); its
+ * tree is derived from the rows and is not.
+ */
+export interface IndexSchema {
+  readonly name: string;
+  /** Column ids in index key order. */
+  readonly columns: readonly number[];
+  /** True for a UNIQUE index: no two rows may have equal, non-NULL values in all its columns. */
+  readonly unique: boolean;
 }
 
 /** A column as a caller declares it (ids are assigned by defineTable / addColumn). */
@@ -327,7 +342,36 @@ export function validateSchema(schema: TableSchema): TableSchema {
     if (!col.notNull) throw schemaError(table, col.name, 'primary key columns must be NOT NULL');
     pk.push(id);
   }
-  return Object.freeze({ name: table, columns: Object.freeze(columns), primaryKey: Object.freeze(pk), nextColumnId });
+  const indexes = validateIndexes(table, schema.indexes, columns);
+  return Object.freeze({ name: table, columns: Object.freeze(columns), primaryKey: Object.freeze(pk), nextColumnId, ...(indexes.length > 0 ? { indexes } : {}) });
+}
+
+function validateIndexes(table: string, indexes: unknown, columns: readonly ColumnSchema[]): readonly IndexSchema[] {
+  if (indexes === undefined) return [];
+  if (!Array.isArray(indexes)) throw schemaError(table, undefined, 'indexes must be an array');
+  const names = new Set<string>();
+  const out: IndexSchema[] = [];
+  for (const ix of indexes as Partial<IndexSchema>[]) {
+    if (typeof ix !== 'object' || ix === null) throw schemaError(table, undefined, 'an index must be an object');
+    const name = ix.name;
+    if (typeof name !== 'string' || name.length === 0 || name.length > MAX_NAME_LENGTH || !isWellFormedText(name) || /[\u0000-\u001f\u007f]/.test(name) || name.trim() !== name) {
+      throw schemaError(table, undefined, `invalid index name ${describeValue(name)}`);
+    }
+    if (names.has(foldName(name))) throw schemaError(table, undefined, `duplicate index name ${JSON.stringify(name)}`);
+    names.add(foldName(name));
+    if (!Array.isArray(ix.columns) || ix.columns.length === 0) throw schemaError(table, undefined, `index ${JSON.stringify(name)} needs at least one column`);
+    const seen = new Set<number>();
+    for (const id of ix.columns) {
+      const col = columns.find((c) => c.id === id);
+      if (!col) throw schemaError(table, undefined, `index ${JSON.stringify(name)} names column id ${describeValue(id)}, which the table does not have`);
+      if (seen.has(id)) throw schemaError(table, col.name, `column appears twice in index ${JSON.stringify(name)}`);
+      if (col.type === 'json') throw schemaError(table, col.name, `a json column cannot be indexed (index ${JSON.stringify(name)}): JSON has no SQL order`);
+      seen.add(id);
+    }
+    if (typeof ix.unique !== 'boolean') throw schemaError(table, undefined, `index ${JSON.stringify(name)}: unique must be true or false`);
+    out.push(Object.freeze({ name, columns: Object.freeze([...ix.columns]), unique: ix.unique }));
+  }
+  return Object.freeze(out);
 }
 
 /**
@@ -427,6 +471,8 @@ export function dropColumn(schema: TableSchema, name: string): TableSchema {
   const col = findColumn(schema, name);
   if (!col) throw schemaError(schema.name, name, 'no such column');
   if (schema.primaryKey.includes(col.id)) throw schemaError(schema.name, col.name, 'cannot drop a primary key column');
+  const index = schema.indexes?.find((ix) => ix.columns.includes(col.id));
+  if (index) throw schemaError(schema.name, col.name, `cannot drop a column of index ${JSON.stringify(index.name)}; drop the index first`);
   if (schema.columns.length === 1) throw schemaError(schema.name, col.name, 'cannot drop the only column');
   return validateSchema({ ...schema, columns: schema.columns.filter((c) => c !== col) });
 }
@@ -490,6 +536,7 @@ export function encodeSchema(schema: TableSchema): Uint8Array {
     columns: s.columns.map((c) => ({ id: c.id, name: c.name, type: c.type, notNull: c.notNull, default: defaultToJson(c.type, c.default) })),
     primaryKey: s.primaryKey,
     nextColumnId: s.nextColumnId,
+    ...(s.indexes && s.indexes.length > 0 ? { indexes: s.indexes.map((ix) => ({ name: ix.name, columns: ix.columns, unique: ix.unique })) } : {}),
   };
   return utf8(JSON.stringify(doc));
 }
@@ -627,4 +674,107 @@ export function inferSchema(rows: readonly Readonly<Record<string, unknown>>[], 
     return { name: name === '' ? `column_${i + 1}` : name, type };
   });
   return defineTable({ name: options.name ?? 'data', columns, primaryKey: options.primaryKey });
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Indexes and table renames.
+
+/**
+ * CREATE INDEX: add an index on columns given by name. Throws ESQLSCHEMA for an unknown column, a json
+ * column or a duplicate index name.
+ * @example addIndex(people, { name: 'people_by_name', columns: ['name'] })
+ */
+export function addIndex(schema: TableSchema, index: { name: string; columns: readonly string[]; unique?: boolean }): TableSchema {
+  const ids = index.columns.map((n) => {
+    const col = findColumn(schema, n);
+    if (!col) throw schemaError(schema.name, n, `no such column (index ${JSON.stringify(index.name)})`);
+    return col.id;
+  });
+  return validateSchema({ ...schema, indexes: [...(schema.indexes ?? []), { name: index.name, columns: ids, unique: index.unique === true }] });
+}
+
+/**
+ * DROP INDEX.
+ * @example dropIndex(people, 'people_by_name')
+ */
+export function dropIndex(schema: TableSchema, name: string): TableSchema {
+  const ix = findIndex(schema, name);
+  if (!ix) throw schemaError(schema.name, undefined, `no index named ${JSON.stringify(name)}`);
+  return validateSchema({ ...schema, indexes: (schema.indexes ?? []).filter((i) => i !== ix) });
+}
+
+/**
+ * The index named `name` (case-insensitive), or undefined.
+ * @example findIndex(people, 'people_by_name')?.columns // [1]
+ */
+export function findIndex(schema: TableSchema, name: string): IndexSchema | undefined {
+  return schema.indexes?.find((ix) => foldName(ix.name) === foldName(name));
+}
+
+/**
+ * ALTER TABLE RENAME TO: the same schema under a new table name.
+ * @example renameTable(people, 'persons').name // 'persons'
+ */
+export function renameTable(schema: TableSchema, name: string): TableSchema {
+  return validateSchema({ ...schema, name });
+}
+
+/**
+ * SQL identifiers compare case-insensitively (ASCII only, as in SQLite).
+ * @example sameName('Orders', 'orders') // true
+ */
+export function sameName(a: string, b: string): boolean {
+  return foldName(a) === foldName(b);
+}
+
+/**
+ * Type inference over a stream of rows (inferSchema keeps every row; this keeps, per column, the set of
+ * types every value so far fits). The result is the same as inferSchema over all the rows.
+ * @example
+ * const inf = new TypeInference();
+ * for (const row of rows) inf.add(row);
+ * const schema = inf.schema({ name: 'sales', primaryKey: ['id'] });
+ */
+export class TypeInference {
+  private readonly names: string[] = [];
+  private readonly candidates = new Map<string, ColumnType[]>();
+  /** Rows seen. */
+  rows = 0;
+
+  /** Columns in order of first appearance (or as given). */
+  constructor(columns: readonly string[] = []) {
+    for (const c of columns) this.column(c);
+  }
+
+  private column(name: string): ColumnType[] {
+    let c = this.candidates.get(name);
+    if (!c) {
+      c = [...INFERENCE_ORDER, 'bytes'];
+      this.candidates.set(name, c);
+      this.names.push(name);
+    }
+    return c;
+  }
+
+  /** Narrow the candidate types by one row (empty cells and nulls say nothing). */
+  add(row: Readonly<Record<string, unknown>>): void {
+    this.rows++;
+    for (const name of Object.keys(row)) {
+      const v = row[name];
+      const c = this.column(name);
+      if (v === null || v === undefined || v === '') continue;
+      for (let i = c.length - 1; i >= 0; i--) if (!fits(c[i]!, v)) c.splice(i, 1);
+    }
+  }
+
+  /** The inferred schema: per column the most specific type that every value fits (else text). */
+  schema(options: InferSchemaOptions = {}): TableSchema {
+    const columns: ColumnDefinition[] = this.names.map((name, i) => {
+      const c = this.candidates.get(name)!;
+      const seen = c.length < INFERENCE_ORDER.length + 1;
+      const type: ColumnType = seen ? (c[0] ?? 'text') : 'text';
+      return { name: name === '' ? `column_${i + 1}` : name, type };
+    });
+    return defineTable({ name: options.name ?? 'data', columns, primaryKey: options.primaryKey });
+  }
 }

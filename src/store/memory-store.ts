@@ -32,7 +32,7 @@ export class MemoryStore implements ChunkStore {
     this.stats.gets++;
     const bytes = this.chunks.get(toHex(address));
     // A copy, so a caller that changes what it got cannot change what is stored.
-    return bytes && Uint8Array.from(bytes);
+    return bytes && bytes.slice();
   }
 
   async getMany(addresses: readonly Uint8Array[]): Promise<(Uint8Array | undefined)[]> {
@@ -40,7 +40,7 @@ export class MemoryStore implements ChunkStore {
     this.stats.gets += addresses.length;
     return addresses.map((a) => {
       const bytes = this.chunks.get(toHex(a));
-      return bytes && Uint8Array.from(bytes);
+      return bytes && bytes.slice();
     });
   }
 
@@ -59,7 +59,7 @@ export class MemoryStore implements ChunkStore {
     const key = toHex(chunk.address);
     if (!this.chunks.has(key)) {
       this.stats.puts++;
-      this.chunks.set(key, Uint8Array.from(chunk.bytes));
+      this.chunks.set(key, new Uint8Array(chunk.bytes));
     }
   }
 

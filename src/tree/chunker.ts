@@ -97,7 +97,10 @@ export class LevelChunker {
 
   /** Append entry i of an existing node, copying its encoded bytes as they are. */
   addFrom(node: Node, i: number): boolean {
-    const [start, keyStart, keyEnd, end] = node.entrySpan(i);
+    const start = node.entryStart(i);
+    const keyStart = node.keyStartOf(i);
+    const keyEnd = node.keyEndOf(i);
+    const end = node.entryEndOf(i);
     const prev = this.size;
     this.buf.set(node.bytes.subarray(start, end), prev);
     this.size = prev + (end - start);

@@ -261,9 +261,19 @@ export class Node {
     return i === 0 ? this.keyStart[0]! - varintLength(this.keyEnd[0]! - this.keyStart[0]!) : this.entryEnd[i - 1]!;
   }
 
-  /** Offsets of entry i: [entry start, key start, key end (= payload start), entry end]. */
-  entrySpan(i: number): [number, number, number, number] {
-    return [this.entryStart(i), this.keyStart[i]!, this.keyEnd[i]!, this.entryEnd[i]!];
+  /** Offset where key i starts. */
+  keyStartOf(i: number): number {
+    return this.keyStart[i]!;
+  }
+
+  /** Offset where key i ends and its payload starts. */
+  keyEndOf(i: number): number {
+    return this.keyEnd[i]!;
+  }
+
+  /** Offset where entry i ends. */
+  entryEndOf(i: number): number {
+    return this.entryEnd[i]!;
   }
 
   /** Value of leaf entry i. */

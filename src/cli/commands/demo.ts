@@ -47,7 +47,7 @@ export async function run(out: Output, args: unknown[], options: Record<string, 
   const sh = async (title: string | undefined, cmd: string[], expectFailure = false): Promise<string> => {
     if (failed) return '';
     if (title) await out.line(`\n${bold(`# ${title}`)}`);
-    await out.line(bold(`$ ${cmd.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ')}`));
+    await out.line(bold(`$ ${cmd.map((a) => (/^[\w@%+=:,./~-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ')}`));
     const r = spawnSync(cmd[0]!, cmd.slice(1), { cwd: dir, env, encoding: 'utf8', maxBuffer: 64 << 20 });
     const text = `${r.stdout ?? ''}${r.stderr ?? ''}`.replace(/\n$/, '');
     if (text) await out.line(text);

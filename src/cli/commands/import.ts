@@ -13,6 +13,34 @@ export async function run(out: Output, args: unknown[], options: Record<string, 
   const started = performance.now();
   await withRepo('import', async (repo) => {
     const progress = out.progress(`importing ${fromStdin ? 'stdin' : file}`);
+    if (options.table) {
+      // SQL tables: src/sql/import-table.ts (typed columns, primary key, schema inference).
+      const { importTable } = await import('../../sql/import-table.js');
+      const { repoTables } = await import('../../sql/repo-tables.js');
+      let t;
+      try {
+        t = await importTable({
+          store: repoTables(repo).store,
+          table: dataset,
+          input: fromStdin ? (process.stdin as AsyncIterable<Uint8Array>) : file,
+          format: options.format as string | undefined,
+          file: fromStdin ? 'stdin' : file,
+          primaryKey: typeof options.pk === 'string' ? options.pk.split(',').map((c) => c.trim()).filter(Boolean) : undefined,
+          replace: Boolean(options.replace),
+          onProgress: ({ phase, bytes, rows }) =>
+            progress.update({ done: bytes, total, detail: `${phase === 'scan' ? 'reading types: ' : ''}${formatBytes(bytes)}${total ? ` of ${formatBytes(total)}` : ''}, ${formatCount(rows)} rows` }),
+        });
+      } finally {
+        progress.finish();
+      }
+      const seconds = (performance.now() - started) / 1000;
+      if (out.json) {
+        await out.printJson({ table: t.table, rows: t.rows, count: t.count, created: t.created, root: toHex(t.root), seconds: Math.round(seconds * 1000) / 1000 });
+        return;
+      }
+      await out.line(`imported ${formatCount(t.rows)} rows into table ${t.table}${t.created ? ' (created)' : ''} (${formatCount(t.count)} rows) in ${seconds.toFixed(1)} s`);
+      return;
+    }
     let r;
     try {
       r = await repo.dataset(dataset).import(fromStdin ? (process.stdin as AsyncIterable<Uint8Array>) : file, {

@@ -16,7 +16,7 @@
  *
  * Chunk body layout: version u8 = 1 | keyId[8] | nonce[12] | ciphertext | tag[16].
  */
-import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, createSecretKey, hkdfSync, randomBytes, type KeyObject } from 'node:crypto';
 import { ErrorCodes, ProllyError, invalidArgument } from '../../errors.js';
 import { toHex } from '../../util/bytes.js';
 
@@ -52,8 +52,10 @@ export class DataKey {
   readonly id: Uint8Array;
   readonly idHex: string;
   private readonly raw: Uint8Array;
-  private readonly encKey: Buffer;
-  private readonly nonceKey: Buffer;
+  // KeyObjects: node:crypto imports a raw key on every cipher/HMAC it creates; a KeyObject skips that.
+  private readonly encKey: KeyObject;
+  private readonly nonceKey: KeyObject;
+  private readonly aadPrefix: Buffer;
   private readonly sealKey: Buffer;
   private readonly labelKey: Buffer;
   private readonly roundKeys: Buffer[];
@@ -63,8 +65,9 @@ export class DataKey {
     this.raw = Uint8Array.from(dek);
     this.id = new Uint8Array(derive(dek, 'key id', KEY_ID_BYTES));
     this.idHex = toHex(this.id);
-    this.encKey = derive(dek, 'chunk encryption');
-    this.nonceKey = derive(dek, 'chunk nonce');
+    this.encKey = createSecretKey(derive(dek, 'chunk encryption'));
+    this.nonceKey = createSecretKey(derive(dek, 'chunk nonce'));
+    this.aadPrefix = Buffer.concat([CHUNK_AAD, this.id]);
     this.sealKey = derive(dek, 'metadata sealing');
     this.labelKey = derive(dek, 'object labels');
     this.roundKeys = Array.from({ length: FEISTEL_ROUNDS }, (_, i) => derive(dek, `object name round ${i}`));
@@ -189,7 +192,7 @@ export class DataKey {
   }
 
   private chunkAad(address: Uint8Array): Buffer {
-    return Buffer.concat([CHUNK_AAD, this.id, address]);
+    return Buffer.concat([this.aadPrefix, address]);
   }
 
   private feistel(inputs: readonly Uint8Array[], inverse: boolean): Uint8Array[] {

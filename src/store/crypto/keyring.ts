@@ -257,6 +257,11 @@ export class Keyring {
     return this.keyFor(sealed, source).open(sealed, context, source);
   }
 
+  /** A keyed label under the active key (opaque object names; see DataKey.label). */
+  label(...parts: string[]): Uint8Array {
+    return this.active.label(...parts);
+  }
+
   /** Master-key rotation: wrap every data key under `newMaster` and save. No data is rewritten. */
   async rewrap(newMaster: Uint8Array): Promise<void> {
     if (newMaster.length !== MASTER_KEY_BYTES) throw new ProllyError(ErrorCodes.BAD_KEY, `a master key is ${MASTER_KEY_BYTES} bytes, got ${newMaster.length}`, {});

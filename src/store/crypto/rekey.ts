@@ -45,7 +45,13 @@ export interface ReencryptResult {
  *
  * @example await reencryptStore({ store: encrypting, purge: async () => deleteOldPacks() })
  */
-export async function reencryptStore(opts: { store: EncryptingStore; purge?: () => Promise<void>; batchSize?: number }): Promise<ReencryptResult> {
+export async function reencryptStore(opts: {
+  store: EncryptingStore;
+  purge?: () => Promise<void>;
+  /** Runs after purge, before the old keys are retired (e.g. re-seal metadata under the new key). */
+  beforeRetire?: () => Promise<void>;
+  batchSize?: number;
+}): Promise<ReencryptResult> {
   const { store } = opts;
   const ring = store.keyring;
   const batchSize = opts.batchSize ?? 512;
@@ -76,6 +82,7 @@ export async function reencryptStore(opts: { store: EncryptingStore; purge?: () 
   }
   await store.flush();
   if (opts.purge) await opts.purge();
+  if (opts.beforeRetire) await opts.beforeRetire();
   addresses = [];
   for (const key of oldKeys) await ring.retire(key.idHex);
   return { chunks, bytes, oldKeyIds: oldKeys.map((k) => k.idHex), newKeyId: newKey.idHex };
@@ -91,6 +98,8 @@ export async function reencryptPackRemote(opts: {
   backend: ObjectBackend;
   keyring: Keyring;
   packOptions?: Omit<PackStoreOptions, 'backend' | 'compactAfterSegments'>;
+  /** Runs once the old objects are gone, before the old key is retired. */
+  beforeRetire?: () => Promise<void>;
 }): Promise<ReencryptResult & { objectsDeleted: number }> {
   const { backend } = opts;
   const before: string[] = [];
@@ -101,16 +110,12 @@ export async function reencryptPackRemote(opts: {
   let objectsDeleted = 0;
   const result = await reencryptStore({
     store,
+    beforeRetire: opts.beforeRetire,
     purge: async () => {
-      const keep = new Set<string>();
-      for (const p of await pack.packs()) keep.add(`packs/${Buffer.from(p.hash).toString('hex')}.pack`);
+      // Every pack and segment listed before holds old-key names only (new ones hash differently).
       for (const name of before) {
-        // A pack whose bytes happen to be unchanged (an empty remote) stays.
-        if (keep.has(name)) continue;
-        if (name.startsWith('packs/') || name.startsWith(MANIFEST_PREFIX)) {
-          await backend.delete(name);
-          objectsDeleted++;
-        }
+        await backend.delete(name);
+        objectsDeleted++;
       }
     },
   });

@@ -103,8 +103,8 @@ export class TierHealth {
 }
 
 /**
- * Order backends for a read: healthy before unhealthy, then by measured latency (unmeasured ones
- * keep their configured order ahead of slower measured ones only when nothing is known).
+ * Order backends for a read: healthy before unhealthy, fewer recent failures first, then by measured
+ * latency; otherwise the configured order.
  * @example const order = orderByHealth(replicas, (r) => r.health);
  */
 export function orderByHealth<T>(items: readonly T[], healthOf: (item: T) => TierHealth): T[] {
@@ -112,6 +112,8 @@ export function orderByHealth<T>(items: readonly T[], healthOf: (item: T) => Tie
     .map((item, index) => ({ item, index, h: healthOf(item) }))
     .sort((a, b) => {
       if (a.h.healthy !== b.h.healthy) return a.h.healthy ? -1 : 1;
+      // A backend that just failed goes after one that did not, even before it is marked unhealthy.
+      if (a.h.consecutiveFailures !== b.h.consecutiveFailures) return a.h.consecutiveFailures - b.h.consecutiveFailures;
       const la = a.h.latencyMs;
       const lb = b.h.latencyMs;
       if (la !== undefined && lb !== undefined && la !== lb) return la - lb;

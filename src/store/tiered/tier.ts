@@ -53,8 +53,8 @@ export interface TierStores {
   /** Canonical chunks in and out, verified on read. */
   store: ChunkStore;
   /**
-   * The store that holds stored-form chunks (CompressingStore's header byte + payload), when this tier
-   * compresses: push copies local stored bytes here without decompressing and recompressing.
+   * The store that holds stored-form chunks (CompressingStore's header byte + payload) on object-store
+   * tiers; undefined on IPFS, which holds canonical bytes.
    */
   storedForm: ChunkStore | undefined;
   pack: PackStore | undefined;
@@ -163,6 +163,9 @@ async function openTierStores(config: BackendConfig, ctx: TierContext): Promise<
     const { DirectoryBackend } = await import('../backends/directory-backend.js');
     backend = new DirectoryBackend({ root: localBackendDir(config, ctx.workTree) });
   } else {
+    // The SDK warns on every process that Node 20 support ends in 2027; a CLI must not print that on
+    // each command (the engines field of package.json is where the supported range is stated).
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
     const { S3Backend, createS3Client } = await import('../backends/s3-backend.js');
     const client = ctx.clients?.s3 ? ctx.clients.s3(config) : createS3Client({ endpoint: config.endpoint, region: config.region });
     const objectLock = ctx.tamperProof?.object_lock ?? false;
@@ -185,9 +188,11 @@ async function openTierStores(config: BackendConfig, ctx: TierContext): Promise<
     refreshIntervalMs: ctx.refreshIntervalMs,
     ...(tamper?.object_lock && tamper.retention_days > 0 ? { retainForDays: tamper.retention_days } : {}),
   });
-  const compressing = ctx.compression.type === 'zstd' ? new CompressingStore({ inner: pack, level: ctx.compression.level }) : undefined;
-  const store = new VerifyingStore({ inner: compressing ?? pack, verifyOnPut: false, name: `${config.name} (${backend.name})` });
-  return { store, storedForm: compressing ? pack : undefined, pack, ipfs: undefined, backend };
+  // Like the local stack, chunks always carry the compression layer's header byte (level 0 = raw),
+  // so [compression] can change without making what a remote holds unreadable.
+  const compressing = new CompressingStore({ inner: pack, level: ctx.compression.type === 'zstd' ? ctx.compression.level : 0 });
+  const store = new VerifyingStore({ inner: compressing, verifyOnPut: false, name: `${config.name} (${backend.name})` });
+  return { store, storedForm: pack, pack, ipfs: undefined, backend };
 }
 
 async function defaultIpfsClient(config: BackendConfig): Promise<IpfsRpcClient> {

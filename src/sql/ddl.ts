@@ -1,0 +1,344 @@
+/**
+ * The DDL statements, parsed here rather than by alasql (whose grammar lacks negative defaults,
+ * `ADD` without `COLUMN`, `IF NOT EXISTS` on indexes…):
+ *
+ *   CREATE TABLE [IF NOT EXISTS] t (col type [PRIMARY KEY] [NOT NULL] [UNIQUE] [DEFAULT v], …,
+ *                                   [PRIMARY KEY (a, b)], [UNIQUE (c)])
+ *   DROP TABLE [IF EXISTS] t [, u …]
+ *   ALTER TABLE t ADD [COLUMN] col type … | DROP [COLUMN] col | RENAME [COLUMN] a TO b | RENAME TO u
+ *   CREATE [UNIQUE] INDEX [IF NOT EXISTS] ix ON t (a [ASC|DESC], …)
+ *   DROP INDEX [IF EXISTS] ix [ON t]
+ */
+import { ErrorCodes, ProllyError } from '../errors.js';
+import { fromHex } from '../util/bytes.js';
+import { isTrivia, syntaxError, unquoteIdentifier, unquoteString, type StatementText, type Token } from './lexer.js';
+import type { ColumnDefinition } from './schema.js';
+import type { ColumnType } from './types.js';
+
+/** A column as declared, with its constraints. */
+export interface ColumnDeclaration extends ColumnDefinition {
+  primaryKey?: boolean;
+  unique?: boolean;
+}
+
+/** A parsed DDL statement. */
+export type DdlCommand =
+  | { kind: 'create-table'; table: string; ifNotExists: boolean; columns: ColumnDeclaration[]; primaryKey: string[]; unique: string[][] }
+  | { kind: 'drop-table'; tables: string[]; ifExists: boolean }
+  | { kind: 'add-column'; table: string; column: ColumnDeclaration }
+  | { kind: 'drop-column'; table: string; column: string }
+  | { kind: 'rename-column'; table: string; from: string; to: string }
+  | { kind: 'rename-table'; table: string; to: string }
+  | { kind: 'create-index'; index: string; table: string; columns: string[]; unique: boolean; ifNotExists: boolean }
+  | { kind: 'drop-index'; index: string; table?: string; ifExists: boolean };
+
+/** SQL type names and the column type each maps to. */
+const TYPE_NAMES: Record<string, ColumnType> = {
+  INTEGER: 'integer', INT: 'integer', BIGINT: 'integer', SMALLINT: 'integer', TINYINT: 'integer', MEDIUMINT: 'integer', INT2: 'integer', INT4: 'integer', INT8: 'integer',
+  REAL: 'real', FLOAT: 'real', DOUBLE: 'real', NUMERIC: 'real', DECIMAL: 'real', NUMBER: 'real', FLOAT4: 'real', FLOAT8: 'real',
+  TEXT: 'text', VARCHAR: 'text', CHAR: 'text', STRING: 'text', CLOB: 'text', NVARCHAR: 'text', NCHAR: 'text', CHARACTER: 'text',
+  BOOLEAN: 'boolean', BOOL: 'boolean',
+  BLOB: 'bytes', BYTES: 'bytes', BYTEA: 'bytes', BINARY: 'bytes', VARBINARY: 'bytes',
+  JSON: 'json', JSONB: 'json',
+  DATE: 'date',
+  DATETIME: 'datetime', TIMESTAMP: 'datetime', TIMESTAMPTZ: 'datetime',
+};
+
+/** Names that the engine reserves for itself. */
+export function checkUserTableName(name: string, at: Token): void {
+  if (/^(__prolly|prolly_)/i.test(name)) throw syntaxError(`table names starting with "prolly_" or "__prolly" are reserved for system tables`, at, name);
+}
+
+class Parser {
+  private readonly tokens: Token[];
+  private pos = 0;
+  constructor(statement: StatementText) {
+    this.tokens = statement.tokens.filter((t) => !isTrivia(t));
+  }
+  peek(k = 0): Token | undefined {
+    return this.tokens[this.pos + k];
+  }
+  isWord(w: string, k = 0): boolean {
+    const t = this.peek(k);
+    return t?.kind === 'word' && t.text.toUpperCase() === w;
+  }
+  accept(w: string): boolean {
+    if (this.isWord(w)) {
+      this.pos++;
+      return true;
+    }
+    return false;
+  }
+  acceptPunct(p: string): boolean {
+    if (this.peek()?.kind === 'punct' && this.peek()!.text === p) {
+      this.pos++;
+      return true;
+    }
+    return false;
+  }
+  fail(message: string): never {
+    const t = this.peek() ?? this.tokens[this.tokens.length - 1]!;
+    throw syntaxError(this.peek() ? message : `${message} (the statement ended)`, t, this.peek()?.text ?? '');
+  }
+  expect(w: string): void {
+    if (!this.accept(w)) this.fail(`expected ${w}`);
+  }
+  expectPunct(p: string): void {
+    if (!this.acceptPunct(p)) this.fail(`expected "${p}"`);
+  }
+  name(what: string): string {
+    const t = this.peek();
+    if (t?.kind === 'word') {
+      this.pos++;
+      return t.text;
+    }
+    if (t?.kind === 'quoted') {
+      this.pos++;
+      return unquoteIdentifier(t.text);
+    }
+    return this.fail(`expected a ${what} name`);
+  }
+  nameList(what: string): string[] {
+    this.expectPunct('(');
+    const out: string[] = [];
+    do {
+      out.push(this.name(what));
+      this.accept('ASC') || this.accept('DESC');
+    } while (this.acceptPunct(','));
+    this.expectPunct(')');
+    return out;
+  }
+  end(): void {
+    if (this.peek()) this.fail('unexpected text after the end of the statement');
+  }
+  last(): Token {
+    return this.tokens[Math.max(0, this.pos - 1)]!;
+  }
+  /** A literal default value. */
+  literal(): unknown {
+    if (this.acceptPunct('(')) {
+      const v = this.literal();
+      this.expectPunct(')');
+      return v;
+    }
+    let sign = 1;
+    if (this.acceptPunct('-')) sign = -1;
+    else this.acceptPunct('+');
+    const t = this.peek();
+    if (!t) return this.fail('expected a default value');
+    if (t.kind === 'number') {
+      this.pos++;
+      if (/^0x/i.test(t.text)) return sign * Number.parseInt(t.text.slice(2), 16);
+      if (/^\d+$/.test(t.text)) {
+        const b = BigInt(t.text) * BigInt(sign);
+        return b >= -9007199254740991n && b <= 9007199254740991n ? Number(b) : b;
+      }
+      return sign * Number(t.text);
+    }
+    if (sign === -1) return this.fail('expected a number after "-"');
+    if (t.kind === 'string') {
+      this.pos++;
+      if (/^x'/i.test(t.text)) return fromHex(t.text.slice(2, -1).toLowerCase());
+      return unquoteString(t.text);
+    }
+    if (t.kind === 'word') {
+      const w = t.text.toUpperCase();
+      if (w === 'NULL' || w === 'TRUE' || w === 'FALSE') {
+        this.pos++;
+        return w === 'NULL' ? null : w === 'TRUE';
+      }
+      if (w.startsWith('CURRENT_')) {
+        throw new ProllyError(ErrorCodes.SQL_UNSUPPORTED, `DEFAULT ${t.text} is not supported: defaults are constants (give the value in the INSERT)`, { line: t.line, column: t.column });
+      }
+    }
+    return this.fail('expected a constant default value (a number, text, TRUE, FALSE or NULL)');
+  }
+  type(column: string): ColumnType {
+    const t = this.peek();
+    if (!t || t.kind !== 'word' || CONSTRAINT_WORDS.has(t.text.toUpperCase())) {
+      return this.fail(`column ${JSON.stringify(column)} needs a type: one of INTEGER, REAL, TEXT, BOOLEAN, BLOB, JSON, DATE, DATETIME`);
+    }
+    const name = t.text.toUpperCase();
+    const type = TYPE_NAMES[name];
+    if (!type) this.fail(`unknown type ${t.text} for column ${JSON.stringify(column)}: use INTEGER, REAL, TEXT, BOOLEAN, BLOB, JSON, DATE or DATETIME`);
+    this.pos++;
+    if ((name === 'DOUBLE' && this.accept('PRECISION')) || (name === 'CHARACTER' && this.accept('VARYING'))) {
+      /* two-word type names */
+    }
+    if (this.acceptPunct('(')) {
+      // VARCHAR(20), DECIMAL(10, 2): sizes are accepted and ignored
+      while (this.peek() && !this.acceptPunct(')')) this.pos++;
+    }
+    return type!;
+  }
+  column(): ColumnDeclaration {
+    const name = this.name('column');
+    const col: ColumnDeclaration = { name, type: this.type(name) };
+    for (;;) {
+      if (this.accept('CONSTRAINT')) this.name('constraint');
+      if (this.accept('PRIMARY')) {
+        this.expect('KEY');
+        this.accept('ASC') || this.accept('DESC');
+        this.accept('AUTOINCREMENT');
+        col.primaryKey = true;
+      } else if (this.accept('NOT')) {
+        this.expect('NULL');
+        col.notNull = true;
+      } else if (this.accept('NULL')) {
+        /* nullable: the default */
+      } else if (this.accept('UNIQUE')) {
+        col.unique = true;
+      } else if (this.accept('DEFAULT')) {
+        col.default = this.literal();
+      } else if (this.isWord('CHECK') || this.isWord('REFERENCES') || this.isWord('COLLATE') || this.isWord('GENERATED') || this.isWord('AS')) {
+        throw new ProllyError(ErrorCodes.SQL_UNSUPPORTED, `${this.peek()!.text.toUpperCase()} constraints are not supported (column ${JSON.stringify(name)}, line ${this.peek()!.line}, column ${this.peek()!.column})`, {
+          column: name,
+          line: this.peek()!.line,
+        });
+      } else break;
+    }
+    return col;
+  }
+}
+
+const CONSTRAINT_WORDS = new Set(['PRIMARY', 'NOT', 'NULL', 'UNIQUE', 'DEFAULT', 'CHECK', 'REFERENCES', 'CONSTRAINT', 'COLLATE']);
+
+/**
+ * Parse a CREATE / DROP / ALTER statement; undefined for any other statement.
+ * @example parseDdl(splitStatements('DROP TABLE t')[0]) // { kind: 'drop-table', tables: ['t'], ifExists: false }
+ */
+export function parseDdl(statement: StatementText): DdlCommand | undefined {
+  const p = new Parser(statement);
+  if (p.accept('CREATE')) {
+    const unique = p.accept('UNIQUE');
+    if (p.accept('INDEX')) {
+      const ifNotExists = p.accept('IF') ? (p.expect('NOT'), p.expect('EXISTS'), true) : false;
+      const index = p.name('index');
+      p.expect('ON');
+      const table = p.name('table');
+      const columns = p.nameList('column');
+      p.end();
+      return { kind: 'create-index', index, table, columns, unique, ifNotExists };
+    }
+    if (unique) p.fail('expected INDEX after CREATE UNIQUE');
+    p.accept('TEMP') || p.accept('TEMPORARY');
+    if (!p.accept('TABLE')) return undefined;
+    const ifNotExists = p.accept('IF') ? (p.expect('NOT'), p.expect('EXISTS'), true) : false;
+    const table = p.name('table');
+    checkUserTableName(table, p.last());
+    if (p.isWord('AS')) throw new ProllyError(ErrorCodes.SQL_UNSUPPORTED, 'CREATE TABLE … AS SELECT is not supported: CREATE TABLE with typed columns, then INSERT … SELECT', {});
+    p.expectPunct('(');
+    const columns: ColumnDeclaration[] = [];
+    let primaryKey: string[] = [];
+    const uniques: string[][] = [];
+    do {
+      if (p.accept('CONSTRAINT')) p.name('constraint');
+      if (p.accept('PRIMARY')) {
+        p.expect('KEY');
+        if (primaryKey.length > 0 || columns.some((c) => c.primaryKey)) p.fail('a table has one PRIMARY KEY');
+        primaryKey = p.nameList('column');
+      } else if (p.accept('UNIQUE')) {
+        uniques.push(p.nameList('column'));
+      } else if (p.isWord('CHECK') || p.isWord('FOREIGN')) {
+        throw new ProllyError(ErrorCodes.SQL_UNSUPPORTED, `${p.peek()!.text.toUpperCase()} table constraints are not supported (line ${p.peek()!.line})`, {});
+      } else {
+        const col = p.column();
+        if (col.primaryKey) {
+          if (primaryKey.length > 0) p.fail('a table has one PRIMARY KEY');
+          primaryKey = [col.name];
+        }
+        if (col.unique) uniques.push([col.name]);
+        columns.push(col);
+      }
+    } while (p.acceptPunct(','));
+    p.expectPunct(')');
+    while (p.accept('WITHOUT') || p.accept('STRICT')) p.accept('ROWID');
+    p.end();
+    return { kind: 'create-table', table, ifNotExists, columns, primaryKey, unique: uniques };
+  }
+  if (p.accept('DROP')) {
+    if (p.accept('TABLE')) {
+      const ifExists = p.accept('IF') ? (p.expect('EXISTS'), true) : false;
+      const tables = [p.name('table')];
+      while (p.acceptPunct(',')) tables.push(p.name('table'));
+      p.end();
+      return { kind: 'drop-table', tables, ifExists };
+    }
+    if (p.accept('INDEX')) {
+      const ifExists = p.accept('IF') ? (p.expect('EXISTS'), true) : false;
+      const index = p.name('index');
+      const table = p.accept('ON') ? p.name('table') : undefined;
+      p.end();
+      return { kind: 'drop-index', index, table, ifExists };
+    }
+    return undefined;
+  }
+  if (p.accept('ALTER')) {
+    p.expect('TABLE');
+    const table = p.name('table');
+    if (p.accept('ADD')) {
+      p.accept('COLUMN');
+      const column = p.column();
+      if (column.primaryKey) p.fail('cannot add a PRIMARY KEY column');
+      p.end();
+      return { kind: 'add-column', table, column };
+    }
+    if (p.accept('DROP')) {
+      p.accept('COLUMN');
+      const column = p.name('column');
+      p.end();
+      return { kind: 'drop-column', table, column };
+    }
+    if (p.accept('RENAME')) {
+      if (p.accept('TO')) {
+        const to = p.name('table');
+        checkUserTableName(to, p.last());
+        p.end();
+        return { kind: 'rename-table', table, to };
+      }
+      p.accept('COLUMN');
+      const from = p.name('column');
+      p.expect('TO');
+      const to = p.name('column');
+      p.end();
+      return { kind: 'rename-column', table, from, to };
+    }
+    p.fail('expected ADD, DROP or RENAME');
+  }
+  return undefined;
+}
+
+/** An identifier as SQL text, quoted when it is not a plain word. */
+export function quoteIdentifier(name: string): string {
+  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(name) && !RESERVED.has(name.toUpperCase()) ? name : `"${name.replace(/"/g, '""')}"`;
+}
+
+const RESERVED = new Set(['SELECT', 'FROM', 'WHERE', 'TABLE', 'INDEX', 'ORDER', 'GROUP', 'BY', 'KEY', 'PRIMARY', 'DEFAULT', 'NULL', 'NOT', 'UNIQUE', 'VALUES', 'INSERT', 'UPDATE', 'DELETE', 'JOIN', 'ON', 'AS', 'AND', 'OR', 'CREATE', 'DROP', 'ALTER', 'VALUE', 'DATE', 'COUNT', 'SUM', 'MIN', 'MAX']);
+
+const TYPE_SQL: Record<ColumnType, string> = { integer: 'INTEGER', real: 'REAL', text: 'TEXT', boolean: 'BOOLEAN', bytes: 'BLOB', json: 'JSON', date: 'DATE', datetime: 'DATETIME' };
+
+function literalSql(v: unknown): string {
+  if (v === null || v === undefined) return 'NULL';
+  if (typeof v === 'string') return `'${v.replace(/'/g, "''")}'`;
+  if (typeof v === 'boolean') return v ? 'TRUE' : 'FALSE';
+  if (v instanceof Uint8Array) return `x'${Buffer.from(v).toString('hex')}'`;
+  if (typeof v === 'object') return `'${JSON.stringify(v).replace(/'/g, "''")}'`;
+  return String(v);
+}
+
+/**
+ * The CREATE TABLE (and CREATE INDEX) statements that make a table with this schema.
+ * @example schemaToSql(schema) // 'CREATE TABLE t (\n  id INTEGER NOT NULL,\n  …\n  PRIMARY KEY (id)\n);'
+ */
+export function schemaToSql(schema: import('./schema.js').TableSchema): string {
+  const lines = schema.columns.map((c) => `  ${quoteIdentifier(c.name)} ${TYPE_SQL[c.type]}${c.notNull ? ' NOT NULL' : ''}${c.default !== null ? ` DEFAULT ${literalSql(c.default)}` : ''}`);
+  if (schema.primaryKey.length > 0) {
+    lines.push(`  PRIMARY KEY (${schema.primaryKey.map((id) => quoteIdentifier(schema.columns.find((c) => c.id === id)!.name)).join(', ')})`);
+  }
+  let out = `CREATE TABLE ${quoteIdentifier(schema.name)} (\n${lines.join(',\n')}\n);`;
+  for (const ix of schema.indexes ?? []) {
+    const cols = ix.columns.map((id) => quoteIdentifier(schema.columns.find((c) => c.id === id)!.name)).join(', ');
+    out += `\nCREATE ${ix.unique ? 'UNIQUE ' : ''}INDEX ${quoteIdentifier(ix.name)} ON ${quoteIdentifier(schema.name)} (${cols});`;
+  }
+  return out;
+}

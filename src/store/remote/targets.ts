@@ -1,0 +1,54 @@
+/**
+ * Where a push goes and how to ask it what it has: a named backend, or the placement's write
+ * backends (one, or N replicas). IPFS nodes are asked once for their whole pin set instead of per
+ * chunk (one RPC for the push instead of one per tree node).
+ */
+import { ErrorCodes, ProllyError } from '../../errors.js';
+import type { ChunkStore } from '../chunk-store.js';
+import type { RepoStore } from '../tiered/repo-store.js';
+import type { Tier } from '../tiered/tier.js';
+import { listedHas } from './push.js';
+
+/** A push destination. */
+export interface PushTarget {
+  /** What chunks are written to. */
+  store: ChunkStore;
+  /** The backends behind it. */
+  tiers: readonly Tier[];
+  /** Which addresses every backend of the target has. */
+  has: (addresses: readonly Uint8Array[]) => Promise<boolean[]>;
+}
+
+/**
+ * The target of `git prolly push [remote]`.
+ * @example const target = await pushTarget(repoStore, 'archive');
+ */
+export async function pushTarget(rs: RepoStore, remote?: string): Promise<PushTarget> {
+  let tiers: readonly Tier[];
+  let store: ChunkStore;
+  if (remote) {
+    const t = rs.tier(remote);
+    tiers = [t];
+    store = t.store;
+  } else {
+    if (!rs.placement) {
+      throw new ProllyError(ErrorCodes.INVALID_ARGUMENT, 'no remote storage backend is configured: add one with git prolly remote add <name> <s3://bucket/prefix | ipfs://host:port | directory>', {});
+    }
+    tiers = rs.placement.writeTiers;
+    store = rs.placement;
+  }
+  const askers = await Promise.all(
+    tiers.map(async (t) => (t.type === 'ipfs' ? listedHas(t.store) : (a: readonly Uint8Array[]) => t.store.hasMany(a))),
+  );
+  const has = async (addresses: readonly Uint8Array[]): Promise<boolean[]> => {
+    const out = addresses.map(() => true);
+    for (const ask of askers) {
+      const answers = await ask(addresses);
+      answers.forEach((h, i) => {
+        if (!h) out[i] = false;
+      });
+    }
+    return out;
+  };
+  return { store, tiers, has };
+}

@@ -11,7 +11,8 @@
  *   tier's write stack (zstd → [encryption] → packs) to a bucket on s3rver, encrypted ÷ plain,
  *   medians of alternating runs in one process. encrypt_push_overhead_local_dir: the same to a
  *   directory remote (fsync on), where nothing hides the CPU cost of encryption (~15–20 µs per chunk
- *   for node:crypto's per-call setup of GCM and HMAC).
+ *   for node:crypto's per-call setup of GCM and HMAC). The *_cpu_overhead figures compare the
+ *   process's CPU time (all threads) instead of wall time: steadier on a shared machine.
  * - storage_overhead: bytes on the 14 erasure members ÷ bytes of the objects written into the erasure
  *   layer (packs and pack-manifest segments), k=10, m=4, including placement manifests.
  *   storage_overhead_vs_chunks divides by the raw chunk bytes instead (adds pack indexes and the
@@ -115,8 +116,10 @@ async function pushFigures(
   n: number,
   runs: number,
   freshBackend: () => Promise<{ backend: ObjectBackend; cleanup(): Promise<void> }>,
-): Promise<{ overhead: number; plainMs: number; encryptedMs: number }> {
+): Promise<{ overhead: number; plainMs: number; encryptedMs: number; cpuOverhead: number }> {
   const chunks = rowChunks(n);
+  const plainCpu: number[] = [];
+  const encryptedCpu: number[] = [];
   const memKeyring = { name: 'bench', bytes: undefined as Uint8Array | undefined, load: async () => memKeyring.bytes, save: async (b: Uint8Array) => void (memKeyring.bytes = b) };
   const keyring = await Keyring.open({ store: memKeyring, master: new Uint8Array(randomBytes(32)), create: true });
   const plain: number[] = [];
@@ -128,15 +131,20 @@ async function pushFigures(
       const withKey = r % 2 === 1;
       const store = new CompressingStore({ inner: withKey ? new EncryptingStore({ inner: pack, keyring }) : pack, level: 3 });
       const t = now();
+      const cpu = process.cpuUsage();
       await store.putMany(chunks);
       await store.flush();
+      const used = process.cpuUsage(cpu);
       // The first pair warms up JIT, zstd and the server.
-      if (r >= 2) (withKey ? encrypted : plain).push(now() - t);
+      if (r >= 2) {
+        (withKey ? encrypted : plain).push(now() - t);
+        (withKey ? encryptedCpu : plainCpu).push((used.user + used.system) / 1000);
+      }
     } finally {
       await cleanup();
     }
   }
-  return { overhead: median(encrypted) / median(plain), plainMs: median(plain), encryptedMs: median(encrypted) };
+  return { overhead: median(encrypted) / median(plain), plainMs: median(plain), encryptedMs: median(encrypted), cpuOverhead: median(encryptedCpu) / median(plainCpu) };
 }
 
 /** Tree-node-like chunks (~4 KiB) of JSON rows: compressible, as real datasets are. */
@@ -215,7 +223,7 @@ async function storageFigures(n: number): Promise<{ overhead: number; vsChunks: 
  * @example const figures = await benchEc({ codecBytes: 16 << 20 });
  */
 export async function benchEc(opts: BenchEcOptions = {}): Promise<Record<string, number>> {
-  const runs = opts.runs ?? 3;
+  const runs = opts.runs ?? 5;
   const codec = await codecFigures(opts.codecBytes ?? 64 * 1024 * 1024, runs);
   const n = opts.pushChunks ?? 8000;
   const s3 = await startS3();
@@ -242,7 +250,9 @@ export async function benchEc(opts: BenchEcOptions = {}): Promise<Record<string,
     encrypt_push_overhead: push.overhead,
     push_plain_ms: push.plainMs,
     push_encrypted_ms: push.encryptedMs,
+    encrypt_push_cpu_overhead: push.cpuOverhead,
     encrypt_push_overhead_local_dir: dirPush.overhead,
+    encrypt_push_cpu_overhead_local_dir: dirPush.cpuOverhead,
     push_local_dir_plain_ms: dirPush.plainMs,
     push_local_dir_encrypted_ms: dirPush.encryptedMs,
     storage_overhead: storage.overhead,

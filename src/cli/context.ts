@@ -37,7 +37,10 @@ export function intOption(name: string, value: unknown): number | undefined {
   return Number(s);
 }
 
-/** Read all of standard input. */
+/**
+ * Read all of standard input.
+ * @example const value = await readStdin()
+ */
 export async function readStdin(): Promise<Uint8Array> {
   const parts: Buffer[] = [];
   for await (const piece of process.stdin) parts.push(piece as Buffer);

@@ -9,7 +9,10 @@ import type { Command } from 'commander';
 import { EXIT_ERROR, runCommand } from './run.js';
 import type { Output } from './output.js';
 
-/** The package version (package.json two or three levels up from this file, src/ or dist/src/). */
+/**
+ * The package version (package.json two or three levels up from this file, src/ or dist/src/).
+ * @example version() // '0.1.0'
+ */
 export function version(): string {
   for (const rel of ['../../package.json', '../../../package.json']) {
     try {
@@ -333,7 +336,8 @@ export async function main(argv: string[]): Promise<void> {
     await program.parseAsync(argv, { from: 'user' });
   } catch (err) {
     if (err instanceof CommanderError) {
-      process.exitCode = err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help' ? 0 : EXIT_ERROR;
+      // An explicit --help / --version is success; help shown because no command was given is a usage error.
+      process.exitCode = err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.version' ? 0 : EXIT_ERROR;
       return;
     }
     throw err;

@@ -111,12 +111,18 @@ export class Progress {
   }
 }
 
-/** 1234567 → "1,234,567". */
+/**
+ * 1234567 → "1,234,567".
+ * @example formatCount(1234567) // '1,234,567'
+ */
 export function formatCount(n: number): string {
   return n.toLocaleString('en-US');
 }
 
-/** Bytes → "12.3 MB" (10^6). */
+/**
+ * Bytes → "12.3 MB" (10^6).
+ * @example formatBytes(12_300_000) // '12.3 MB'
+ */
 export function formatBytes(n: number): string {
   if (n < 1000) return `${n} B`;
   const units = ['kB', 'MB', 'GB', 'TB'];

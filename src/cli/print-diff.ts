@@ -20,12 +20,18 @@ import { displayKey, displayValue, jsonKey, jsonValue, shortHex } from './render
 /** Longest value shown on one diff line, in characters. */
 export const DIFF_VALUE_WIDTH = 400;
 
-/** "(3000 entries, root 1a2b3c4d5e6f)" or "(absent)". */
+/**
+ * "(3000 entries, root 1a2b3c4d5e6f)" or "(absent)".
+ * @example describePointer(pointer) // '(3000 entries, root 1a2b3c4d5e6f)'
+ */
 export function describePointer(p: DatasetPointer | undefined): string {
   return p ? `(${p.count} ${p.count === 1 ? 'entry' : 'entries'}, root ${shortHex(p.root)})` : '(absent)';
 }
 
-/** The lines of one change. */
+/**
+ * The lines of one change.
+ * @example changeLines(change) // ['-alice = 1', '+alice = 2']
+ */
 export function changeLines(c: DatasetChange): string[] {
   const k = displayKey(c.key);
   if (c.type === 'added') return [`+${k} = ${displayValue(c.to, DIFF_VALUE_WIDTH)}`];
@@ -33,7 +39,10 @@ export function changeLines(c: DatasetChange): string[] {
   return [`-${k} = ${displayValue(c.from, DIFF_VALUE_WIDTH)}`, `+${k} = ${displayValue(c.to, DIFF_VALUE_WIDTH)}`];
 }
 
-/** A change as JSON. */
+/**
+ * A change as JSON.
+ * @example JSON.stringify(changeJson(change))
+ */
 export function changeJson(c: DatasetChange): Record<string, unknown> {
   return {
     dataset: c.dataset,

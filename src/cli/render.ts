@@ -7,7 +7,10 @@ import { isUtf8 } from 'node:buffer';
 import { BlobRef, type TreeValue } from '../blob/blob-ref.js';
 import { toHex } from '../util/bytes.js';
 
-/** Bytes as UTF-8 text, or undefined when they are not valid UTF-8. */
+/**
+ * Bytes as UTF-8 text, or undefined when they are not valid UTF-8.
+ * @example asText(utf8('hi')) // 'hi'; asText(new Uint8Array([0xff])) // undefined
+ */
 export function asText(bytes: Uint8Array): string | undefined {
   return isUtf8(bytes) ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8') : undefined;
 }
@@ -62,7 +65,10 @@ export function jsonValue(name: string, value: TreeValue | undefined): Record<st
   return text === undefined ? { [name]: null, [`${name}Base64`]: Buffer.from(value).toString('base64') } : { [name]: text };
 }
 
-/** First 12 hex digits of an address (like git's abbreviated ids). */
+/**
+ * First 12 hex digits of an address (like git's abbreviated ids).
+ * @example shortHex(pointer.root) // '1a2b3c4d5e6f'
+ */
 export function shortHex(bytes: Uint8Array): string {
   return toHex(bytes).slice(0, 12);
 }

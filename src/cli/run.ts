@@ -49,7 +49,10 @@ export async function runCommand(options: GlobalOptions, body: (out: Output) => 
   process.exitCode = code;
 }
 
-/** Print an error as git-prolly does and return its exit code. */
+/**
+ * Print an error as git-prolly does and return its exit code.
+ * @example process.exitCode = report(err, { debug: false, json: false })
+ */
 export function report(err: unknown, options: Pick<GlobalOptions, 'debug' | 'json'>): number {
   let code = EXIT_ERROR;
   let message: string;

@@ -103,7 +103,10 @@ export interface ProllyConfig {
   diff: DiffConfig;
 }
 
-/** The configuration used when the file is absent, and whose keys `git prolly init` writes. */
+/**
+ * The configuration used when the file is absent, and whose keys `git prolly init` writes.
+ * @example defaultConfig().compression.level // 3
+ */
 export function defaultConfig(): ProllyConfig {
   return {
     storage: {
@@ -195,7 +198,7 @@ const TABLES: Record<string, Record<string, Field>> = {
     signing_key: { kind: 'string' },
     allowed_signers: { kind: 'string' },
     client_encryption: { kind: 'bool' },
-    key_provider: { kind: 'string', pattern: /^[a-z][a-z0-9_-]*$/, hint: 'a provider name such as "env"' },
+    key_provider: { kind: 'string', pattern: /^(env(:[A-Za-z_][A-Za-z0-9_]*)?|file:.+)$/, hint: '"env", "env:NAME" (key in environment variable NAME) or "file:PATH"' },
   },
   diff: { textconv_max_entries: { kind: 'int', min: 0 } },
 };

@@ -5,14 +5,16 @@
  * leaves the dataset at its last good state.
  */
 import { createReadStream } from 'node:fs';
-import { BlobRef, type TreeValue } from '../blob/blob-ref.js';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BlobRef, INLINE_VALUE_MAX, type TreeValue } from '../blob/blob-ref.js';
 import { ErrorCodes, ProllyError, invalidArgument } from '../errors.js';
 import type { ChunkStore } from '../store/chunk-store.js';
 import type { NodeStore } from '../tree/node-store.js';
 import { ProllyTree, prefixEnd, type Edit, type RangeOptions } from '../tree/prolly-tree.js';
 import { fromUtf8, utf8 } from '../util/bytes.js';
 import type { DatasetPointer } from '../repo/pointer.js';
-import { EditBatch } from './import/edit-batch.js';
+import { ImportSorter, mergeSorted } from './import/sorter.js';
 import { formatOf, parseFormat, readRecords, type ImportFormat } from './import/records.js';
 import { keyBytes, readValue, toTreeValue, valueStream, type KeyInput, type ValueInput } from './values.js';
 
@@ -20,6 +22,8 @@ import { keyBytes, readValue, toTreeValue, valueStream, type KeyInput, type Valu
 export interface TreeAccess {
   store: ChunkStore;
   nodes: NodeStore;
+  /** A directory for large temporary files (import sort runs); the OS temp dir when absent. */
+  tempDir?: string;
 }
 
 /**
@@ -72,7 +76,7 @@ export interface ImportOptions {
   replace?: boolean;
   /** Called now and then with progress. */
   onProgress?: (p: { bytes: number; rows: number }) => void;
-  /** Edits per tree mutation (default: about 128 MiB of keys and values). */
+  /** Rows held in memory before sorted runs spill to temp files (default about 256 MiB of keys and values). */
   batchBytes?: number;
   /** Name for error messages when importing a stream. */
   file?: string;
@@ -225,29 +229,40 @@ export class Dataset {
     const file = typeof input === 'string' ? input : (options.file ?? 'stdin');
     const format = options.format !== undefined ? parseFormat(options.format) : formatOf(file);
     if (!format) throw invalidArgument(`cannot tell the format of ${file} from its extension; pass format (csv, ndjson or json)`, { file });
-    const batchBytes = options.batchBytes ?? 128 * 1024 * 1024;
     let rows = 0;
     const result = await this.host.write(this.name, async (access, current) => {
       if (current && current.kind !== 'kv') throw notKv(this.name, current.kind);
-      let root = (options.replace || !current ? await ProllyTree.empty(access.nodes) : await ProllyTree.open(access.nodes, current.root)).root;
+      const base = options.replace || !current ? undefined : await ProllyTree.open(access.nodes, current.root);
       let bytes = 0;
-      const source = typeof input === 'string' ? countingStream(createReadStream(input, { highWaterMark: 1 << 20 }), (n) => (bytes += n)) : countingStream(input, (n) => (bytes += n));
-      const batch = new EditBatch();
-      for await (const records of readRecords({ source, format, file, key: options.key })) {
-        for (const r of records) {
-          if (!batch.addText(r.key, r.value)) {
+      const source = typeof input === 'string' ? countingStream(createReadStream(input, { highWaterMark: 1 << 16 }), (n) => (bytes += n)) : countingStream(input, (n) => (bytes += n));
+      const sorter = new ImportSorter({
+        tempDir: join(access.tempDir ?? tmpdir(), `import-${process.pid}-${Date.now().toString(36)}`),
+        runBytes: options.batchBytes,
+        maxInline: INLINE_VALUE_MAX,
+      });
+      try {
+        for await (const records of readRecords({ source, format, file, key: options.key })) {
+          for (const r of records) {
             // Over the inline limit: the row becomes a blob.
-            batch.addValue(utf8(r.key), await toTreeValue(access.store, utf8(r.value)));
+            if (!sorter.addText(r.key, r.value)) sorter.addValue(utf8(r.key), await toTreeValue(access.store, utf8(r.value)));
           }
+          rows += records.length;
+          options.onProgress?.({ bytes, rows });
         }
-        rows += records.length;
+        let tree: ProllyTree;
+        if (!base) tree = await ProllyTree.fromSorted(access.nodes, sorter.entries());
+        else if (sorter.inMemory && sorter.rows * 16 < base.count) {
+          // A few rows into a big dataset: edit the nodes they touch.
+          tree = await base.mutate(Array.from(sorter.entries(), ([key, value]) => ({ key, value })));
+        } else {
+          // Many rows: one streaming rebuild beats rewriting most nodes edit batch by edit batch.
+          tree = await ProllyTree.fromSorted(access.nodes, mergeSorted(base.range(), sorter.entries()));
+        }
         options.onProgress?.({ bytes, rows });
-        if (batch.bytes >= batchBytes || batch.size >= 2_000_000) root = await batch.apply(access.nodes, root);
+        return { pointer: { kind: 'kv', root: tree.root, count: tree.count }, result: { count: tree.count, root: tree.root } };
+      } finally {
+        sorter.dispose();
       }
-      root = await batch.apply(access.nodes, root);
-      options.onProgress?.({ bytes, rows });
-      const tree = await ProllyTree.open(access.nodes, root);
-      return { pointer: { kind: 'kv', root: tree.root, count: tree.count }, result: { count: tree.count, root: tree.root } };
     });
     return { ...result, rows };
   }
@@ -270,7 +285,10 @@ export class Dataset {
   }
 }
 
-/** ENODATASET for a dataset that does not exist. */
+/**
+ * ENODATASET for a dataset that does not exist.
+ * @example if (!pointer) throw unknownDataset('users', 'HEAD~1')
+ */
 export function unknownDataset(name: string, at?: string): ProllyError {
   return new ProllyError(ErrorCodes.UNKNOWN_DATASET, `unknown dataset ${JSON.stringify(name)}${at ? ` at ${at}` : ''} (see git prolly datasets)`, { dataset: name, at });
 }

@@ -80,7 +80,10 @@ export async function* valueStream(store: ChunkStore, value: TreeValue): AsyncIt
   else yield value;
 }
 
-/** Length in bytes of a tree value without reading a blob. */
+/**
+ * Length in bytes of a tree value without reading a blob.
+ * @example valueLength(await ds.getRaw('big')) // bytes, without reading a blob
+ */
 export function valueLength(value: TreeValue): number {
   return value.length;
 }

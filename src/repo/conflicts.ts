@@ -1,8 +1,9 @@
 /**
  * Unresolved merge conflicts, recorded by the merge driver per dataset in
  * `<gitDir>/prolly/conflicts/<dataset>.json` (local state: never committed). A record is valid only
- * while the work tree's pointer still has the root it was written for; after `git merge --abort`,
- * `git checkout` or a `restore`, it no longer matches and is ignored (and removed by the next writer).
+ * while git still lists the pointer as unmerged and the work tree's pointer still has the root it was
+ * written for; after `git merge --abort`, `git add` + `git commit`, `git checkout` or a `restore` it no
+ * longer holds and is ignored.
  *
  * Record format (version 1):
  *   { "version": 1, "dataset": "users", "merged": <root hex>, "base": <root hex>, "ours": <root hex>,
@@ -16,7 +17,8 @@ import { ErrorCodes, ProllyError } from '../errors.js';
 import type { Conflict } from '../tree/merge.js';
 import { writeFileAtomicSync } from '../util/atomic-file.js';
 import { fromHex, toHex, utf8 } from '../util/bytes.js';
-import type { RepoPaths } from './paths.js';
+import { readIndex } from './git-index.js';
+import { pointerPath, type RepoPaths } from './paths.js';
 import type { DatasetPointer } from './pointer.js';
 
 type StoredValue = null | { inline: string } | { blob: string; length: number };
@@ -50,7 +52,10 @@ function encodeValue(v: TreeValue | undefined): StoredValue {
   return { inline: Buffer.from(v).toString('base64') };
 }
 
-/** Decode a stored conflict value. */
+/**
+ * Decode a stored conflict value.
+ * @example decodeStoredValue({ inline: 'MQ==' }) // Uint8Array [49]
+ */
 export function decodeStoredValue(v: StoredValue): TreeValue | undefined {
   if (v === null) return undefined;
   if ('blob' in v) return new BlobRef(fromHex(v.blob), v.length);
@@ -81,7 +86,10 @@ export function writeConflicts(
   saveRecord(paths, record);
 }
 
-/** Store a record as is (used by resolve after it settles keys). */
+/**
+ * Store a record as is (used by resolve after it settles keys).
+ * @example record.conflicts.splice(0, 1); saveRecord(repo.paths, record);
+ */
 export function saveRecord(paths: Pick<RepoPaths, 'conflictsDir'>, record: ConflictRecord): void {
   if (record.conflicts.length === 0) {
     removeConflicts(paths, record.dataset);
@@ -91,7 +99,10 @@ export function saveRecord(paths: Pick<RepoPaths, 'conflictsDir'>, record: Confl
   writeFileAtomicSync(recordPath(paths, record.dataset), utf8(JSON.stringify(record, null, 1) + '\n'));
 }
 
-/** Delete a dataset's conflict record (no-op when absent). */
+/**
+ * Delete a dataset's conflict record (no-op when absent).
+ * @example removeConflicts(repo.paths, 'users')
+ */
 export function removeConflicts(paths: Pick<RepoPaths, 'conflictsDir'>, dataset: string): void {
   try {
     unlinkSync(recordPath(paths, dataset));
@@ -104,7 +115,12 @@ export function removeConflicts(paths: Pick<RepoPaths, 'conflictsDir'>, dataset:
  * Read a dataset's record if it is still valid for the work tree's pointer (`current`).
  * @example const r = readConflicts(repo.paths, 'users', repo.readWorkPointer('users'))
  */
-export function readConflicts(paths: Pick<RepoPaths, 'conflictsDir'>, dataset: string, current: DatasetPointer | undefined): ConflictRecord | undefined {
+export function readConflicts(
+  paths: Pick<RepoPaths, 'conflictsDir' | 'gitDir'>,
+  dataset: string,
+  current: DatasetPointer | undefined,
+  unmerged: Set<string> = unmergedPaths(paths.gitDir),
+): ConflictRecord | undefined {
   let text: string;
   try {
     text = readFileSync(recordPath(paths, dataset), 'utf8');
@@ -118,15 +134,23 @@ export function readConflicts(paths: Pick<RepoPaths, 'conflictsDir'>, dataset: s
   } catch {
     throw new ProllyError(ErrorCodes.BAD_ENCODING, `${recordPath(paths, dataset)} is not valid JSON; delete it to drop the recorded conflicts`, { file: recordPath(paths, dataset) });
   }
-  if (record.version !== 1 || !current || toHex(current.root) !== record.merged) return undefined;
+  if (record.version !== 1 || !current || toHex(current.root) !== record.merged || !unmerged.has(pointerPath(dataset))) return undefined;
   return record;
+}
+
+/**
+ * Paths the index lists with conflict stages.
+ * @example unmergedPaths('/repo/.git').has('.prolly/datasets/users')
+ */
+export function unmergedPaths(gitDir: string): Set<string> {
+  return new Set(readIndex(gitDir).entries.filter((e) => e.stage !== 0).map((e) => e.path));
 }
 
 /**
  * Valid conflict records of every dataset, decoded.
  * @example for (const { dataset, conflicts } of listConflicts(repo)) …
  */
-export function listConflicts(repo: { paths: Pick<RepoPaths, 'conflictsDir'>; readWorkPointer(name: string): DatasetPointer | undefined }): DatasetConflicts[] {
+export function listConflicts(repo: { paths: Pick<RepoPaths, 'conflictsDir' | 'gitDir'>; readWorkPointer(name: string): DatasetPointer | undefined }): DatasetConflicts[] {
   let files: string[];
   try {
     files = readdirSync(repo.paths.conflictsDir).filter((f) => f.endsWith('.json')).sort();
@@ -135,6 +159,8 @@ export function listConflicts(repo: { paths: Pick<RepoPaths, 'conflictsDir'>; re
     throw err;
   }
   const out: DatasetConflicts[] = [];
+  if (files.length === 0) return out;
+  const unmerged = unmergedPaths(repo.paths.gitDir);
   for (const f of files) {
     const dataset = f.slice(0, -'.json'.length);
     let current: DatasetPointer | undefined;
@@ -143,7 +169,7 @@ export function listConflicts(repo: { paths: Pick<RepoPaths, 'conflictsDir'>; re
     } catch {
       current = undefined;
     }
-    const record = readConflicts(repo.paths, dataset, current);
+    const record = readConflicts(repo.paths, dataset, current, unmerged);
     if (!record) continue;
     out.push({
       dataset,

@@ -36,6 +36,7 @@ export interface DatasetDelta {
 /**
  * Pointers of every dataset in a state: a revision, or the work tree when `rev` is undefined.
  * `HEAD` of a branch without commits is the empty state.
+ * @example const atHead = await pointersOf(repo, 'HEAD'); atHead.get('users')?.count
  */
 export async function pointersOf(repo: Repo, rev: string | undefined | null): Promise<Map<string, DatasetPointer>> {
   if (rev === null) return new Map();

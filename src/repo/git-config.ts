@@ -167,7 +167,10 @@ function push(values: GitConfigValues, key: string, value: string): void {
   else values.set(canonical, [value]);
 }
 
-/** The last (winning) value of a key. */
+/**
+ * The last (winning) value of a key.
+ * @example configValue(readGitConfig(paths), 'user.email')
+ */
 export function configValue(values: GitConfigValues, key: string): string | undefined {
   return values.get(key)?.at(-1);
 }

@@ -52,7 +52,10 @@ export function readIndex(gitDir: string): GitIndexFile {
   return parseIndex(buf, join(gitDir, 'index'));
 }
 
-/** Parse index bytes; EGITSTATE for anything this code does not understand. */
+/**
+ * Parse index bytes; EGITSTATE for anything this code does not understand.
+ * @example const { entries } = parseIndex(readFileSync('.git/index'));
+ */
 export function parseIndex(buf: Buffer, file = 'index'): GitIndexFile {
   const fail = (msg: string): never => {
     throw new ProllyError(ErrorCodes.GIT_STATE, `${file}: ${msg}`, { file });
@@ -156,7 +159,10 @@ export function writeIndex(gitDir: string, index: GitIndexFile): void {
   }
 }
 
-/** Encode an index (no extensions) with its trailing checksum. */
+/**
+ * Encode an index (no extensions) with its trailing checksum.
+ * @example writeFileSync('index.copy', encodeIndex(readIndex('.git')));
+ */
 export function encodeIndex(index: GitIndexFile): Buffer {
   const entries = [...index.entries].sort(compareEntries);
   const needsExtended = entries.some((e) => e.extended !== 0);

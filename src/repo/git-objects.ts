@@ -335,7 +335,10 @@ export function resolveFullRef(dirs: { gitDir: string; commonDir: string }, ref:
   return packedRefs(dirs.commonDir).get(ref);
 }
 
-/** The packed-refs file as a map of ref → id. */
+/**
+ * The packed-refs file as a map of ref → id.
+ * @example packedRefs('.git').get('refs/heads/main')
+ */
 export function packedRefs(commonDir: string): Map<string, string> {
   const out = new Map<string, string>();
   let text: string;
@@ -373,7 +376,10 @@ export interface RawTreeEntry {
   type: 'blob' | 'tree' | 'commit';
 }
 
-/** Parse a tree object's content. */
+/**
+ * Parse a tree object's content.
+ * @example parseTree(db.read(treeOid)!.data).map((e) => e.path)
+ */
 export function parseTree(data: Buffer): RawTreeEntry[] {
   const out: RawTreeEntry[] = [];
   let p = 0;
@@ -389,7 +395,10 @@ export function parseTree(data: Buffer): RawTreeEntry[] {
   return out;
 }
 
-/** Encode tree entries (sorted by the caller in git order). */
+/**
+ * Encode tree entries (sorted by the caller in git order).
+ * @example db.write('tree', encodeTree([{ mode: '100644', path: 'a.txt', oid: blob, type: 'blob' }]))
+ */
 export function encodeTree(entries: readonly RawTreeEntry[]): Buffer {
   const parts: Buffer[] = [];
   for (const e of entries) {
@@ -415,7 +424,10 @@ function parsePerson(s: string): PersonLine {
   return { name: m[1]!, email: m[2]!, timestamp: Number(m[3]), timezoneOffset: east === 0 ? 0 : -east };
 }
 
-/** Parse a commit object's content. */
+/**
+ * Parse a commit object's content.
+ * @example parseCommit(db.read(head)!.data).parents
+ */
 export function parseCommit(data: Buffer): { tree: string; parents: string[]; author: PersonLine; committer: PersonLine; message: string } {
   const text = data.toString('utf8');
   const end = text.indexOf('\n\n');
@@ -435,7 +447,10 @@ export function parseCommit(data: Buffer): { tree: string; parents: string[]; au
   return { tree, parents, author: author ?? none, committer: committer ?? author ?? none, message };
 }
 
-/** The object a tag points to. */
+/**
+ * The object a tag points to.
+ * @example parseTagTarget(db.read(tagOid)!.data) // the tagged commit
+ */
 export function parseTagTarget(data: Buffer): string | undefined {
   const m = /^object ([0-9a-f]{40})$/m.exec(data.toString('utf8'));
   return m?.[1];

@@ -374,7 +374,10 @@ export function cleanMessage(message: string): string {
   return out.join('\n') + '\n';
 }
 
-/** Minutes west of UTC → git's `+hhmm`. */
+/**
+ * Minutes west of UTC → git's `+hhmm`.
+ * @example formatTz(-60) // '+0100'
+ */
 export function formatTz(offsetMinutesWest: number): string {
   const east = -offsetMinutesWest;
   const sign = east < 0 ? '-' : '+';

@@ -87,6 +87,7 @@ export async function initRepo(options: { dir?: string; command?: string } = {})
 /**
  * The command git should run: `git-prolly` when that name on PATH is this installation, else the
  * absolute path of this installation's bin/git-prolly (quoted for the shell git runs drivers with).
+ * @example driverCommand() // 'git-prolly' or "'/opt/git-prolly/bin/git-prolly'"
  */
 export function driverCommand(env: NodeJS.ProcessEnv = process.env): string {
   const bin = ownBin();

@@ -52,7 +52,10 @@ export async function datasetLog(repo: Repo, options: LogOptions = {}): Promise<
   return out;
 }
 
-/** Dataset changes of a commit relative to its first parent (or to nothing for a root commit). */
+/**
+ * Dataset changes of a commit relative to its first parent (or to nothing for a root commit).
+ * @example const changes = await commitChanges(git, await git.readCommit(oid))
+ */
 export async function commitChanges(git: GitRepo, commit: GitCommit, only?: string): Promise<LogDatasetChange[]> {
   const parent = commit.parents[0];
   const [mine, theirs] = await Promise.all([git.datasetsTreeAt(commit.oid), parent ? git.datasetsTreeAt(parent) : Promise.resolve(undefined)]);

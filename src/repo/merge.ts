@@ -157,6 +157,7 @@ export async function resolveConflict(repo: Repo, options: { dataset: string; ke
 /**
  * Stage work-tree files (like `git add <paths>`): their blobs are written and their index entries,
  * all stages, replaced by one stage-0 entry. Missing files are removed from the index.
+ * @example await stagePaths(repo, ['.prolly/datasets/users'])
  */
 export async function stagePaths(repo: Repo, relPaths: string[]): Promise<void> {
   const git = await repo.git();
@@ -201,6 +202,7 @@ export interface RepoMergeResult {
  * trees, with the prolly three-way merge for pointer files; then the branch moves and the changed
  * paths are written to the work tree and index. All or nothing: a conflict (or a local change in the
  * way) throws before anything visible changes.
+ * @example const { kind } = await mergeRevision(repo, { rev: 'feature', strategy: 'theirs' })
  */
 export async function mergeRevision(repo: Repo, options: RepoMergeOptions): Promise<RepoMergeResult> {
   await repo.acquireLock();

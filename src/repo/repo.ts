@@ -5,7 +5,7 @@
  * Version-control operations (commit, log, diff, merge, history, status) live in their own modules
  * and are loaded on first use, so a plain `get` never loads isomorphic-git.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig, type ProllyConfig } from '../config/config.js';
 import { Dataset, type DatasetHost, type TreeAccess } from '../dataset/dataset.js';
@@ -65,6 +65,7 @@ export async function openRepo(options: OpenRepoOptions = {}): Promise<Repo> {
 /**
  * A git repository with datasets. Create with {@link openRepo}; call {@link Repo.close} when done (a
  * repo that has written holds the write lock until then).
+ * @example const repo = await openRepo({ dir: '.' }); const names = (await repo.datasets()).map((d) => d.name); await repo.close();
  */
 export class Repo implements DatasetHost {
   readonly paths: RepoPaths;
@@ -188,8 +189,11 @@ export class Repo implements DatasetHost {
         this.stack = undefined;
       }
       await this.openStack(true);
+      // Temp files (import sort runs) belong to the lock holder: any left here are from a writer
+      // that died, since we now hold the lock.
+      rmSync(join(this.paths.prollyDir, 'tmp'), { recursive: true, force: true });
     }
-    return { store: this.stack!.store, nodes: this.nodes! };
+    return { store: this.stack!.store, nodes: this.nodes!, tempDir: join(this.paths.prollyDir, 'tmp') };
   }
 
   /** Take the repository write lock (idempotent). ELOCKED naming the holder when another process has it. */

@@ -18,7 +18,7 @@
  * The patches are process-wide (alasql is a singleton), so this module is the only place that imports
  * alasql.
  */
-import alasqlModule from 'alasql';
+import { createRequire } from 'node:module';
 import { ErrorCodes, ProllyError } from '../errors.js';
 import { compareBytes, fromHex } from '../util/bytes.js';
 import { positionOf, syntaxError, type SourcePosition } from './lexer.js';
@@ -27,8 +27,11 @@ import { positionOf, syntaxError, type SourcePosition } from './lexer.js';
 /** alasql's untyped internals (the AST classes under `yy`, databases, tables). */
 export type Any = any;
 
-/** The alasql module object. */
-export const alasql: Any = alasqlModule as Any;
+/**
+ * The alasql module object. Loaded with require: importing this 1 MB CommonJS file from ESM makes Node
+ * scan it for named exports first, which costs about 100 ms at every CLI start.
+ */
+export const alasql: Any = createRequire(import.meta.url)('alasql');
 /** alasql's AST classes (yy.Select, yy.Op, yy.Column…). */
 export const yy: Any = alasql.yy;
 
@@ -172,6 +175,14 @@ export function patchAlasql(): void {
         if (this.allsome) break;
         return `((a) => (a != null && a) ? true : ((b) => (b != null && b) ? true : (a == null || b == null) ? void 0 : false)(${js(this.right)}))(${js(this.left)})`;
       }
+      case '=':
+      case '<>':
+      case '!=': {
+        if (this.allsome) break;
+        // Bytes and JSON values compare by content (alasql compared objects by identity).
+        const eq = `(a === b || (typeof a === 'object' && alasql.prollyEq(a, b)))`;
+        return `((a, b) => a == null || b == null || a !== a || b !== b ? void 0 : ${this.op === '=' ? eq : `!${eq}`})(${js(this.left)}, ${js(this.right)})`;
+      }
       case '||':
         return `((a, b) => a == null || b == null ? void 0 : alasql.prollyText(a) + alasql.prollyText(b))(${js(this.left)}, ${js(this.right)})`;
       case '/':
@@ -182,6 +193,11 @@ export function patchAlasql(): void {
     return opToJS.call(this, context, tableid, defcols);
   };
 
+  alasql.prollyEq = (a: Any, b: Any) => {
+    if (a instanceof Uint8Array && b instanceof Uint8Array) return a.length === b.length && compareBytes(a, b) === 0;
+    if (a instanceof Uint8Array || b instanceof Uint8Array || typeof b !== 'object') return false;
+    return JSON.stringify(a) === JSON.stringify(b);
+  };
   alasql.prollyIdiv = (a: Any, b: Any) => (typeof a === 'bigint' || typeof b === 'bigint' ? BigInt(a) / BigInt(b) : Math.trunc(a / b));
   alasql.prollyText = (v: Any) => (v instanceof Uint8Array ? Buffer.from(v).toString('utf8') : typeof v === 'boolean' ? (v ? '1' : '0') : typeof v === 'object' ? JSON.stringify(v) : String(v));
 
@@ -199,6 +215,12 @@ export function patchAlasql(): void {
     return s;
   };
 
+  // SQLite's semantics for functions alasql gets wrong (the analysis upper-cases these names, since
+  // alasql looks user functions up by the name as written).
+  for (const [name, f] of Object.entries(SQL_FUNCTIONS)) alasql.fn[name] = f;
+  const convert = alasql.stdfn.CONVERT;
+  alasql.stdfn.CONVERT = (value: Any, args: Any) => (value === null || value === undefined ? undefined : convert(value, args));
+
   // x'00ff' literals are rewritten to PROLLY_BYTES('00ff') (alasql reads them as text).
   alasql.fn.PROLLY_BYTES = (hex: string) => fromHex(String(hex).toLowerCase());
 
@@ -214,6 +236,64 @@ export function patchAlasql(): void {
     alasql.stdfn[name] = wrapped;
   }
 }
+
+function codePoints(s: string): string[] {
+  return Array.from(s);
+}
+
+/** SQLite's substr(X, Y[, Z]) on code points (1-based; negative Y counts from the end; negative Z takes the characters before Y). */
+function sqlSubstr(x: Any, y: Any, z?: Any): Any {
+  if (x === null || x === undefined || y === null || y === undefined || z === null) return undefined;
+  const chars = x instanceof Uint8Array ? Array.from(x) : codePoints(String(x));
+  const len = chars.length;
+  let p1 = Math.trunc(Number(y));
+  let p2 = z === undefined ? len + 1 : Math.trunc(Number(z));
+  let negative = false;
+  if (p2 < 0) {
+    p2 = -p2;
+    negative = true;
+  }
+  if (p1 < 0) {
+    p1 += len;
+    if (p1 < 0) {
+      p2 += p1;
+      if (p2 < 0) p2 = 0;
+      p1 = 0;
+    }
+  } else if (p1 > 0) p1--;
+  else if (p2 > 0) p2--;
+  if (negative) {
+    p1 -= p2;
+    if (p1 < 0) {
+      p2 += p1;
+      p1 = 0;
+    }
+  }
+  const part = chars.slice(p1, p1 + p2);
+  return x instanceof Uint8Array ? Uint8Array.from(part as number[]) : (part as string[]).join('');
+}
+
+/** Functions with SQLite's semantics, installed as alasql user functions. */
+export const SQL_FUNCTIONS: Record<string, (...args: Any[]) => Any> = {
+  // Half away from zero, as SQLite (alasql: Math.round, which rounds -2.5 to -2).
+  ROUND: (x: Any, d?: Any) => {
+    if (x === null || x === undefined || d === null) return undefined;
+    const n = Number(x);
+    if (Number.isNaN(n)) return undefined;
+    const p = 10 ** Math.max(0, Math.trunc(Number(d ?? 0)));
+    return (Math.sign(n) * Math.round(Math.abs(n) * p)) / p;
+  },
+  // Characters (code points), not UTF-16 units; bytes for blobs.
+  LENGTH: (x: Any) => (x === null || x === undefined ? undefined : x instanceof Uint8Array ? x.length : codePoints(typeof x === 'string' ? x : String(x)).length),
+  SUBSTR: sqlSubstr,
+  SUBSTRING: sqlSubstr,
+  INSTR: (x: Any, y: Any) => {
+    if (x === null || x === undefined || y === null || y === undefined) return undefined;
+    const s = String(x);
+    const i = s.indexOf(String(y));
+    return i < 0 ? 0 : codePoints(s.slice(0, i)).length + 1;
+  },
+};
 
 const NULL_SAFE_FUNCTIONS = ['INSTR', 'REPLACE', 'SUBSTR', 'SUBSTRING', 'UPPER', 'LOWER', 'UCASE', 'LCASE', 'LENGTH', 'LEN', 'TRIM', 'LTRIM', 'RTRIM', 'ABS', 'ROUND', 'CEIL', 'CEILING', 'FLOOR', 'SQRT', 'EXP', 'LOG', 'LOG10', 'POWER', 'SIGN', 'LEFT', 'RIGHT', 'MID', 'CHAR', 'ASCII', 'REVERSE'];
 
@@ -347,8 +427,8 @@ let nextDatabase = 0;
 export interface AlasqlDatabase {
   id: string;
   db: Any;
-  /** Replace (or create) an in-memory table with these columns and rows. */
-  setTable(name: string, columns: readonly string[], rows: Any[]): Any;
+  /** Replace (or create) an in-memory table with these columns (and hidden, selectable ones) and rows. */
+  setTable(name: string, columns: readonly string[], rows: Any[], hidden?: readonly string[]): Any;
   /** Remove every table. */
   clear(): void;
   /** Forget the database. */
@@ -366,10 +446,11 @@ export function createDatabase(): AlasqlDatabase {
   return {
     id,
     db,
-    setTable(name: string, columns: readonly string[], rows: Any[]) {
+    setTable(name: string, columns: readonly string[], rows: Any[], hidden: readonly string[] = []) {
       const table = new alasql.Table({ tableid: name });
       table.columns = columns.map((columnid) => ({ columnid }));
-      table.xcolumns = Object.fromEntries(table.columns.map((c: Any) => [c.columnid, c]));
+      // Hidden columns (_rowid) can be selected by name but are not part of `*`.
+      table.xcolumns = Object.fromEntries([...table.columns, ...hidden.map((columnid) => ({ columnid }))].map((c: Any) => [c.columnid, c]));
       table.data = rows;
       db.tables[name] = table;
       return table;
@@ -399,4 +480,28 @@ export function executeAst(database: AlasqlDatabase, ast: Any, params: Any): Any
     }
     throw new ProllyError(ErrorCodes.SQL_UNSUPPORTED, `query failed in the SQL engine (alasql): ${firstLine(message)}`, { cause: message });
   }
+}
+
+const keywordCache = new Map<string, boolean>();
+
+/**
+ * True when alasql cannot take `word` as a plain identifier (VALUE, DATE, TOTAL, KEY… are its keywords):
+ * such column and table names are quoted before parsing.
+ * @example isAlasqlKeyword('value') // true
+ */
+export function isAlasqlKeyword(word: string): boolean {
+  const key = word.toLowerCase();
+  let hit = keywordCache.get(key);
+  if (hit === undefined) {
+    patchAlasql();
+    hookParser();
+    try {
+      const st = alasql.parse(`SELECT ${word} FROM t`).statements[0];
+      hit = !(st?.columns?.[0] instanceof yy.Column && String(st.columns[0].columnid) === word);
+    } catch {
+      hit = true;
+    }
+    keywordCache.set(key, hit);
+  }
+  return hit;
 }

@@ -8,7 +8,7 @@
  * - route MIN / MAX / SUM to the SQL-correct aggregates of src/sql/alasql-runtime.ts.
  */
 import { ErrorCodes, ProllyError } from '../errors.js';
-import { yy, type Any } from './alasql-runtime.js';
+import { SQL_FUNCTIONS, yy, type Any } from './alasql-runtime.js';
 import { REVISION_SEPARATOR } from './lexer.js';
 import { findColumn, sameName, type ColumnSchema, type TableSchema } from './schema.js';
 import type { ColumnType } from './types.js';
@@ -290,6 +290,8 @@ function scopeExpressions(scope: Scope): Any[] {
  */
 export function normalizeScopes(analysis: Analysis, params: Any): void {
   for (const scope of analysis.scopes) {
+    const aliases = outputAliases(scope);
+    const checkable = allColumnsKnown(scope);
     for (const e of scopeExpressions(scope)) {
       walkExpression(e, (node) => {
         if (node instanceof yy.Column) {
@@ -297,6 +299,11 @@ export function normalizeScopes(analysis: Analysis, params: Any): void {
           if (r) {
             node.columnid = r.column.name;
             if (node.tableid !== undefined) node.tableid = r.ref.alias;
+          } else if (checkable && String(node.columnid) !== '*' && !(node.tableid === undefined && aliases.has(String(node.columnid).toLowerCase()))) {
+            // alasql would read an unknown column as NULL; SQL says it is an error.
+            const name = node.tableid !== undefined ? `${node.tableid}.${node.columnid}` : String(node.columnid);
+            const tables = scope.refs.map((r) => r.alias || r.name).join(', ');
+            throw new ProllyError(ErrorCodes.SQL_NAME, `no such column: ${name}${tables ? ` (in ${tables})` : ''}`, { column: name });
           }
         }
       });
@@ -319,10 +326,26 @@ export function normalizeScopes(analysis: Analysis, params: Any): void {
     for (const e of scopeExpressions(scope)) {
       walkExpression(e, (node) => {
         if (node instanceof yy.AggrValue) rewriteAggregate(node);
+        if (node instanceof yy.FuncValue && typeof node.funcid === 'string' && node.funcid.toUpperCase() in SQL_FUNCTIONS) node.funcid = node.funcid.toUpperCase();
       });
       markIntegerDivision(e, scope, params);
     }
   }
+}
+
+/** Lower-cased output column aliases of a SELECT (ORDER BY / GROUP BY / HAVING may name them). */
+function outputAliases(scope: Scope): Set<string> {
+  const out = new Set<string>();
+  for (const c of scope.node?.columns ?? []) if (c?.as !== undefined) out.add(String(c.as).toLowerCase());
+  return out;
+}
+
+/** True when every source visible from a scope has known columns, so an unresolved name is an error. */
+function allColumnsKnown(scope: Scope): boolean {
+  for (let s: Scope | undefined = scope; s; s = s.parent) {
+    if (s.refs.some((r) => !knownColumns(r))) return false;
+  }
+  return true;
 }
 
 function containsAggregate(e: Any): boolean {

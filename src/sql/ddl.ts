@@ -14,6 +14,7 @@ import { fromHex } from '../util/bytes.js';
 import { isTrivia, syntaxError, unquoteIdentifier, unquoteString, type StatementText, type Token } from './lexer.js';
 import type { ColumnDefinition } from './schema.js';
 import type { ColumnType } from './types.js';
+import { isAlasqlKeyword } from './alasql-runtime.js';
 
 /** A column as declared, with its constraints. */
 export interface ColumnDeclaration extends ColumnDefinition {
@@ -310,10 +311,16 @@ export function parseDdl(statement: StatementText): DdlCommand | undefined {
 
 /** An identifier as SQL text, quoted when it is not a plain word. */
 export function quoteIdentifier(name: string): string {
-  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(name) && !RESERVED.has(name.toUpperCase()) ? name : `"${name.replace(/"/g, '""')}"`;
+  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(name) && !RESERVED.has(name.toUpperCase()) && !isAlasqlKeyword(name) ? name : `"${name.replace(/"/g, '""')}"`;
 }
 
-const RESERVED = new Set(['SELECT', 'FROM', 'WHERE', 'TABLE', 'INDEX', 'ORDER', 'GROUP', 'BY', 'KEY', 'PRIMARY', 'DEFAULT', 'NULL', 'NOT', 'UNIQUE', 'VALUES', 'INSERT', 'UPDATE', 'DELETE', 'JOIN', 'ON', 'AS', 'AND', 'OR', 'CREATE', 'DROP', 'ALTER', 'VALUE', 'DATE', 'COUNT', 'SUM', 'MIN', 'MAX']);
+/** SQL keywords (SQLite's reserved words that matter here), quoted when used as names. */
+const RESERVED = new Set(
+  ('ADD ALL ALTER AND AS ASC BEGIN BETWEEN BY CASE CAST CHECK COLLATE COLUMN COMMIT CONSTRAINT CREATE CROSS CURRENT_DATE CURRENT_TIME ' +
+    'CURRENT_TIMESTAMP DEFAULT DELETE DESC DISTINCT DROP ELSE END ESCAPE EXCEPT EXISTS EXPLAIN FALSE FOREIGN FROM FULL GROUP HAVING IF IN ' +
+    'INDEX INNER INSERT INTERSECT INTO IS JOIN KEY LEFT LIKE LIMIT NATURAL NOT NULL NULLS OF OFFSET ON OR ORDER OUTER PRIMARY REFERENCES ' +
+    'RENAME REPLACE RIGHT ROLLBACK SELECT SET TABLE THEN TO TRANSACTION TRUE UNION UNIQUE UPDATE USING VALUES WHEN WHERE WITH').split(' '),
+);
 
 const TYPE_SQL: Record<ColumnType, string> = { integer: 'INTEGER', real: 'REAL', text: 'TEXT', boolean: 'BOOLEAN', bytes: 'BLOB', json: 'JSON', date: 'DATE', datetime: 'DATETIME' };
 
@@ -341,4 +348,108 @@ export function schemaToSql(schema: import('./schema.js').TableSchema): string {
     out += `\nCREATE ${ix.unique ? 'UNIQUE ' : ''}INDEX ${quoteIdentifier(ix.name)} ON ${quoteIdentifier(schema.name)} (${cols});`;
   }
   return out;
+}
+
+/** A literal-only INSERT … VALUES, parsed without alasql (whose parser is slow on large VALUES lists). */
+export interface LiteralInsert {
+  table: string;
+  columns?: string[];
+  rows: unknown[][];
+  orReplace: boolean;
+}
+
+/**
+ * Parse `INSERT [OR REPLACE] INTO t [(a, b)] VALUES (…), (…)` when every value is a literal (number,
+ * text, x'…', TRUE, FALSE, NULL, or a parameter); undefined for anything else (alasql parses that).
+ * NULL is `null` here (explicitly NULL, unlike an omitted column).
+ * @example parseLiteralInsert(splitStatements("INSERT INTO t VALUES (1, 'a')")[0], [])?.rows // [[1, 'a']]
+ */
+export function parseLiteralInsert(statement: StatementText, params: unknown): LiteralInsert | undefined {
+  const tokens = statement.tokens.filter((t) => !isTrivia(t));
+  let i = 0;
+  const word = (w: string) => tokens[i]?.kind === 'word' && tokens[i]!.text.toUpperCase() === w && (i++, true);
+  const punct = (p: string) => tokens[i]?.kind === 'punct' && tokens[i]!.text === p && (i++, true);
+  const name = (): string | undefined => {
+    const t = tokens[i];
+    if (t?.kind === 'word') return i++, t.text;
+    if (t?.kind === 'quoted') return i++, unquoteIdentifier(t.text);
+    return undefined;
+  };
+  let orReplace = false;
+  if (word('REPLACE')) orReplace = true;
+  else {
+    if (!word('INSERT')) return undefined;
+    if (word('OR')) {
+      if (!word('REPLACE')) return undefined;
+      orReplace = true;
+    }
+  }
+  if (!word('INTO')) return undefined;
+  const table = name();
+  if (table === undefined || table.includes('@')) return undefined;
+  let columns: string[] | undefined;
+  if (punct('(')) {
+    columns = [];
+    do {
+      const c = name();
+      if (c === undefined) return undefined;
+      columns.push(c);
+    } while (punct(','));
+    if (!punct(')')) return undefined;
+  }
+  if (!word('VALUES')) return undefined;
+  let positional = 0;
+  const literal = (): { v: unknown } | undefined => {
+    const t = tokens[i];
+    if (!t) return undefined;
+    let sign = 1;
+    if (t.kind === 'punct' && (t.text === '-' || t.text === '+')) {
+      const n = tokens[i + 1];
+      if (n?.kind !== 'number') return undefined;
+      sign = t.text === '-' ? -1 : 1;
+      i++;
+      return literal2(tokens[i++]!, sign);
+    }
+    if (t.kind === 'param') {
+      i++;
+      const p = params as Record<string | number, unknown> | undefined;
+      const key = t.text === '?' ? positional++ : t.text.slice(1);
+      return { v: p?.[key] ?? null };
+    }
+    i++;
+    return literal2(t, 1);
+  };
+  const literal2 = (t: Token, sign: number): { v: unknown } | undefined => {
+    if (t.kind === 'number') {
+      if (/^0x/i.test(t.text)) return { v: sign * Number.parseInt(t.text.slice(2), 16) };
+      if (/^\d+$/.test(t.text)) {
+        const n = Number(t.text);
+        if (Number.isSafeInteger(n)) return { v: sign * n === 0 ? 0 : sign * n };
+        return { v: BigInt(t.text) * BigInt(sign) };
+      }
+      return { v: sign * Number(t.text) };
+    }
+    if (sign !== 1) return undefined;
+    if (t.kind === 'string') return /^x'/i.test(t.text) ? { v: fromHex(t.text.slice(2, -1).toLowerCase()) } : { v: unquoteString(t.text) };
+    if (t.kind === 'word') {
+      const w = t.text.toUpperCase();
+      if (w === 'NULL') return { v: null };
+      if (w === 'TRUE' || w === 'FALSE') return { v: w === 'TRUE' };
+    }
+    return undefined;
+  };
+  const rows: unknown[][] = [];
+  do {
+    if (!punct('(')) return undefined;
+    const row: unknown[] = [];
+    do {
+      const v = literal();
+      if (!v) return undefined;
+      row.push(v.v);
+    } while (punct(','));
+    if (!punct(')')) return undefined;
+    rows.push(row);
+  } while (punct(','));
+  if (i !== tokens.length) return undefined;
+  return { table, columns, rows, orReplace };
 }

@@ -12,9 +12,9 @@ import { ErrorCodes, ProllyError } from '../errors.js';
 import type { NodeStore } from '../tree/node-store.js';
 import { ProllyTree, type Edit } from '../tree/prolly-tree.js';
 import { compareBytes, equalBytes, toHex } from '../util/bytes.js';
-import { alasql, createDatabase, executeAst, parseStatement, yy, type AlasqlDatabase, type Any } from './alasql-runtime.js';
-import { collectRefs, markRealLiterals, normalizeScopes, resolveColumn, type TableRef } from './analyze.js';
-import { parseDdl, type DdlCommand } from './ddl.js';
+import { alasql, createDatabase, executeAst, isAlasqlKeyword, parseStatement, yy, type AlasqlDatabase, type Any } from './alasql-runtime.js';
+import { collectRefs, markRealLiterals, normalizeScopes, resolveColumn, unwrap, type TableRef } from './analyze.js';
+import { parseDdl, parseLiteralInsert, type DdlCommand, type LiteralInsert } from './ddl.js';
 import { buildIndexTree, indexEditsForRow, indexFingerprint, indexKeyOf, indexKeyTypes, indexPrefixKeys, indexTreeFor, type IndexSource } from './indexes.js';
 import { decodeKey, encodeKey, type KeyInput } from './key-codec.js';
 import { isTrivia, rewriteStatement, splitStatements, syntaxError, type StatementText, type Token } from './lexer.js';
@@ -43,6 +43,7 @@ import { readOnly, type RevisionSource, type TableState, type TableStore } from 
 import type { SqlValue } from './types.js';
 import { toOutputValue, toSqlInput, type EngineRow } from './values.js';
 import { toTreeValue } from '../dataset/values.js';
+import { INLINE_VALUE_MAX } from '../blob/blob-ref.js';
 
 /** How one table reference was read (EXPLAIN rows; `plan` of every result). */
 export interface TablePlan {
@@ -220,8 +221,8 @@ export class SqlSession {
     if (this.closed) throw new ProllyError(ErrorCodes.CLOSED, 'SQL session is closed', {});
     const kw = st.keyword;
     const sql = st.text.trim();
-    const words = st.tokens.filter((t) => !isTrivia(t)).map((t) => t.text.toUpperCase());
-    if (kw === 'BEGIN' || (kw === 'START' && words[1] === 'TRANSACTION')) {
+    const second = () => st.tokens.filter((t) => !isTrivia(t))[1]?.text.toUpperCase();
+    if (kw === 'BEGIN' || (kw === 'START' && second() === 'TRANSACTION')) {
       if (this.txn) throw new ProllyError(ErrorCodes.SQL_UNSUPPORTED, 'cannot BEGIN: a transaction is already open (COMMIT or ROLLBACK it first)', {});
       await this.checkWritable();
       this.txn = new Map();
@@ -259,14 +260,19 @@ export class SqlSession {
       if (from < 0) throw syntaxError('EXPLAIN needs a statement', meaningful[0]!, 'EXPLAIN');
       tokens = tokens.slice(from);
     }
-    const ast = this.parse(st, tokens);
+    if (!explain && (kw === 'INSERT' || kw === 'REPLACE')) {
+      // Large literal VALUES lists skip alasql's parser, which is slow on them.
+      const literal = parseLiteralInsert(st, params);
+      if (literal) return this.runInsert(undefined, sql, params, false, literal);
+    }
+    const ast = this.parse(st, tokens, await this.keywordIdentifiers());
     if (ast instanceof yy.Select || ast instanceof yy.WithSelect) return this.runSelect(ast, sql, params, explain);
     if (ast instanceof yy.Insert) return this.runInsert(ast, sql, params, explain);
     if (ast instanceof yy.Update || ast instanceof yy.Delete) return this.runUpdateDelete(ast, sql, params, explain);
     throw new ProllyError(ErrorCodes.SQL_UNSUPPORTED, `statement not supported: ${sql.slice(0, 60)} (supported: SELECT, INSERT, UPDATE, DELETE, CREATE/DROP/ALTER TABLE, CREATE/DROP INDEX, BEGIN, COMMIT, ROLLBACK, EXPLAIN)`, {});
   }
 
-  private parse(st: StatementText, tokens: readonly Token[]): Any {
+  private parse(st: StatementText, tokens: readonly Token[], keywords: ReadonlySet<string>): Any {
     // Comments become spaces (alasql strips them itself, which would shift its error positions), and
     // x'…' blob literals become PROLLY_BYTES('…') calls (alasql reads them as text).
     const prepared: Token[] = tokens.map((t) => {
@@ -274,7 +280,7 @@ export class SqlSession {
       if (t.kind === 'string' && /^x'/i.test(t.text)) return { ...t, kind: 'word', text: `PROLLY_BYTES(${t.text.slice(1)})` };
       return t;
     });
-    const rewritten = rewriteStatement(prepared);
+    const rewritten = rewriteStatement(prepared, { quoteWord: (w) => keywords.has(w.toLowerCase()) });
     const base = tokens[0]!;
     const original = tokens.map((t) => t.text).join('');
     const ast = parseStatement(rewritten.text, { original, start: { offset: base.offset, line: base.line, column: base.column }, originalOffset: rewritten.originalOffset });
@@ -284,6 +290,20 @@ export class SqlSession {
     markRealLiterals(ast, reals);
     void st;
     return ast;
+  }
+
+  /** Table and column names that alasql would read as keywords (VALUE, DATE, KEY…): quoted before parsing. */
+  private async keywordIdentifiers(): Promise<Set<string>> {
+    const out = new Set<string>();
+    for (const c of SYSTEM_COLUMNS) if (isAlasqlKeyword(c)) out.add(c);
+    const store = await this.defaultStore();
+    for (const name of await this.tableNames()) {
+      if (isAlasqlKeyword(name)) out.add(name.toLowerCase());
+      const pending = store === this.options.store ? this.txn?.get(name) : undefined;
+      const state = pending ?? (await store.getTable(name));
+      for (const c of state?.schema.columns ?? []) if (isAlasqlKeyword(c.name)) out.add(c.name.toLowerCase());
+    }
+    return out;
   }
 
   private async checkWritable(): Promise<void> {
@@ -300,6 +320,7 @@ export class SqlSession {
       if (ref.kind === 'table') {
         const store = ref.rev !== undefined ? await ctx.revisionStore(ref.rev) : await this.defaultStore();
         const { stored, state } = await this.requireTable(store, ref.name);
+        ctx.track(await store.nodes());
         ref.schema = state.schema;
         ctx.tables.set(ref, { store, stored, state });
       } else if (ref.kind === 'system') {
@@ -390,7 +411,8 @@ export class SqlSession {
       info.rowsRead = handle.rowsRead - before;
       loadedRows.set(ref, rows);
       const columns = handle.schema.columns.map((c) => c.name);
-      this.database.setTable(ref.internal, columns, rows);
+      const hidden = [...(handle.keys.hidden ? [ROWID_COLUMN] : []), ...(ref.target ? [ROW_INDEX] : [])];
+      this.database.setTable(ref.internal, columns, rows, hidden);
     }
     return plans;
   }
@@ -523,16 +545,16 @@ export class SqlSession {
   // ------------------------------------------------------------------------------------------------
   // Writing
 
-  private async runInsert(ast: Any, sql: string, params: SqlParams | undefined, explain: boolean): Promise<StatementResult> {
+  private async runInsert(ast: Any, sql: string, params: SqlParams | undefined, explain: boolean, literal?: LiteralInsert): Promise<StatementResult> {
     const ctx = new StatementContext(this);
     try {
-      const targetName = String(ast.into.tableid);
+      const targetName = literal ? literal.table : String(ast.into.tableid);
       if (targetName.includes('@')) throw readOnly(targetName.slice(targetName.indexOf('@') + 1));
       await this.checkWritable();
       await ctx.ensureWritable(this.options.store, true);
       const { stored, state } = await this.requireTable(this.options.store, targetName);
       const schema = state.schema;
-      const analysis = collectRefs(ast);
+      const analysis = literal ? { refs: [], scopes: [] } : collectRefs(ast);
       await this.prepareRefs(analysis.refs, params, ctx);
       normalizeScopes(analysis, params);
       const before = ctx.nodeReads();
@@ -541,7 +563,7 @@ export class SqlSession {
       if (explain) return explainResult(sql, plan);
       const hidden = schema.primaryKey.length === 0;
       const allColumns = schema.columns.map((c) => c.name);
-      let columns: string[] = ast.columns ? ast.columns.map((c: Any) => String(c.columnid)) : allColumns;
+      let columns: string[] = literal ? (literal.columns ?? allColumns) : ast.columns ? ast.columns.map((c: Any) => String(c.columnid)) : allColumns;
       columns = columns.map((name) => {
         if (hidden && sameName(name, ROWID_COLUMN)) return ROWID_COLUMN;
         const col = findColumn(schema, name);
@@ -552,7 +574,9 @@ export class SqlSession {
       if (dup) throw new ProllyError(ErrorCodes.SQL_NAME, `column ${JSON.stringify(dup)} appears twice in the INSERT`, { table: stored, column: dup });
       // The values, as engine values, one array per row.
       let tuples: unknown[][];
-      if (ast.default) tuples = [[]];
+      const defaults = !literal && Boolean(ast.default);
+      if (literal) tuples = literal.rows;
+      else if (defaults) tuples = [[]];
       else if (ast.select) {
         const select = ast.select instanceof yy.WithSelect ? ast.select.select : ast.select;
         select.modifier = 'RECORDSET';
@@ -560,15 +584,15 @@ export class SqlSession {
         tuples = r.rows;
       } else tuples = (ast.values as Any[][]).map((row, i) => this.evaluateTuple(row, params, i + 1));
       const inputs = tuples.map((tuple, i) => {
-        if (!ast.default && tuple.length !== columns.length) {
+        if (!defaults && tuple.length !== columns.length) {
           throw new ProllyError(ErrorCodes.SQL_VALUE, `table ${JSON.stringify(stored)}: row ${i + 1} of the INSERT has ${tuple.length} values for ${columns.length} columns (${columns.join(', ')})`, { table: stored, row: i + 1 });
         }
         const obj: Record<string, unknown> = {};
-        if (!ast.default) columns.forEach((c, k) => (obj[c] = toSqlInput(tuple[k])));
+        if (!defaults) columns.forEach((c, k) => (obj[c] = toSqlInput(tuple[k])));
         return obj;
       });
       const handle = await TableHandle.open(await this.options.store.nodes(), stored, state);
-      const changes = await this.insertRows(handle, inputs, { replace: Boolean(ast.orreplace) });
+      const changes = await this.insertRows(handle, inputs, { replace: literal ? literal.orReplace : Boolean(ast.orreplace) });
       const next = await this.applyChanges(handle, changes, ctx);
       await this.commitStatement(stored, next);
       await ctx.finish();
@@ -614,26 +638,33 @@ export class SqlSession {
       if (explain) return explainResult(sql, plan);
       const handle = ctx.handles.get(target)!;
       const candidates = this.database.db.tables[target.internal].data as EngineRow[];
-      const originals = candidates.slice();
-      executeAst(this.database, ast, params);
+      // Evaluate WHERE and SET as a SELECT over the candidate rows (alasql's own UPDATE cannot run
+      // subqueries): which rows match, and their new values.
+      candidates.forEach((row, i) => (row[ROW_INDEX] = i));
+      const sets: Any[] = command === 'UPDATE' ? ast.columns : [];
+      const select = new yy.Select({
+        columns: [new yy.Column({ columnid: ROW_INDEX }), ...sets.map((c: Any, i: number) => Object.assign(c.expression, { as: `${SET_PREFIX}${i}` }))],
+        from: [new yy.Table({ tableid: target.internal, as: target.alias })],
+        ...(ast.where ? { where: new yy.Expression({ expression: unwrap(ast.where) }) } : {}),
+      });
+      select.modifier = 'RECORDSET';
+      if (ast.queries) select.queries = ast.queries; // subqueries the parser registered (IN (SELECT …))
+      const matched = executeAst(this.database, select, params).data as EngineRow[];
       const changes: RowChange[] = [];
-      if (command === 'DELETE') {
-        const remaining = new Set(this.database.db.tables[target.internal].data as EngineRow[]);
-        for (const row of originals) {
-          if (remaining.has(row)) continue;
-          const snap = ctx.snapshots.get(row)!;
+      const schema = handle.schema;
+      const names = [...(schema.primaryKey.length === 0 ? [ROWID_COLUMN] : []), ...schema.columns.map((c) => c.name)];
+      for (const m of matched) {
+        const snap = ctx.snapshots.get(candidates[m[ROW_INDEX] as number]!)!;
+        if (command === 'DELETE') {
           changes.push({ before: snap.row, beforeKey: snap.key });
+          continue;
         }
-      } else {
-        const schema = handle.schema;
-        const names = [...(schema.primaryKey.length === 0 ? [ROWID_COLUMN] : []), ...schema.columns.map((c) => c.name)];
-        for (const row of originals) {
-          const snap = ctx.snapshots.get(row)!;
-          if (names.every((n) => sameEngineValue(row[n], snap.row[n]))) continue;
-          const input: Record<string, unknown> = {};
-          for (const n of names) input[n] = toSqlInput(row[n]);
-          changes.push({ before: snap.row, beforeKey: snap.key, input, where: describeKey(handle, snap.key) });
-        }
+        const next: EngineRow = { ...snap.row };
+        sets.forEach((c: Any, i: number) => (next[String(c.column.columnid)] = m[`${SET_PREFIX}${i}`]));
+        if (names.every((n) => sameEngineValue(next[n], snap.row[n]))) continue;
+        const input: Record<string, unknown> = {};
+        for (const n of names) input[n] = toSqlInput(next[n]);
+        changes.push({ before: snap.row, beforeKey: snap.key, input, where: describeKey(handle, snap.key) });
       }
       const next = await this.applyChanges(handle, changes, ctx);
       await this.commitStatement(handle.name, next);
@@ -671,7 +702,7 @@ export class SqlSession {
     const chunks = handle.chunks;
     // 1. Coerce and encode every new row (type, NOT NULL, unknown columns) — errors name the row.
     const removedKeys = new Set<string>();
-    for (const c of changes) if (c.beforeKey) removedKeys.add(toHex(c.beforeKey));
+    for (const c of changes) if (c.beforeKey) removedKeys.add(keyId(c.beforeKey));
     const newKeys = new Map<string, RowChange>();
     for (const c of changes) {
       if (!c.input) continue;
@@ -680,14 +711,14 @@ export class SqlSession {
       const { key, value } = encodeTableRow(schema, row);
       c.after = row;
       c.afterKey = key;
-      c.afterValue = await toTreeValue(chunks, value);
-      const hex = toHex(key);
+      c.afterValue = value.length <= INLINE_VALUE_MAX ? value : await toTreeValue(chunks, value);
+      const hex = keyId(key);
       const clash = newKeys.get(hex);
       if (clash && !c.replace) throw duplicateKey(handle, key, c, clash);
       newKeys.set(hex, c);
     }
     // 2. Keys that already exist in the tree (and are not being removed by this statement).
-    const probe = changes.filter((c) => c.afterKey && !(c.beforeKey && equalBytes(c.beforeKey, c.afterKey)) && !removedKeys.has(toHex(c.afterKey)));
+    const probe = changes.filter((c) => c.afterKey && !(c.beforeKey && equalBytes(c.beforeKey, c.afterKey)) && !removedKeys.has(keyId(c.afterKey)));
     if (probe.length > 0) {
       const existing = await handle.tree.getMany(probe.map((c) => c.afterKey!));
       for (let i = 0; i < probe.length; i++) {
@@ -927,6 +958,18 @@ class StatementContext {
   track(nodes: NodeStore): void {
     this.nodeStores.add(nodes);
   }
+}
+
+/** Column names of the system tables (some are alasql keywords: rows, columns, commit). */
+const SYSTEM_COLUMNS = ['commit', 'author', 'email', 'date', 'message', 'datasets', 'parents', 'name', 'current', 'rows', 'columns', 'primary_key', 'indexes', 'root', 'diff_type'];
+
+/** Hidden column numbering the rows an UPDATE / DELETE reads, and the names of its SET values. */
+const ROW_INDEX = '__prolly_row';
+const SET_PREFIX = '__prolly_set';
+
+/** A key as a Map / Set key (latin1: one character per byte, no hex expansion). */
+function keyId(key: Uint8Array): string {
+  return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1');
 }
 
 function checkTableName(name: string): void {

@@ -173,7 +173,7 @@ export async function importTable(options: ImportTableOptions): Promise<ImportTa
         const next = await source.next();
         if (next.done) break;
         buffered.push(next.value);
-        for (const r of next.value) inference.add(r.row);
+        for (const r of next.value) if (inference.rows < limit) inference.add(r.row);
       }
     }
     if (inference.rows === 0) throw new ProllyError(ErrorCodes.BAD_INPUT, `${file}: no rows to infer the columns of new table ${JSON.stringify(table)} from`, { file });

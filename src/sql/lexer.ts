@@ -36,16 +36,23 @@ const WORD_PART = /[A-Za-z0-9_$\u0080-\uffff]/;
  */
 export function tokenize(sql: string): Token[] {
   const out: Token[] = [];
+  const n = sql.length;
   let i = 0;
   let line = 1;
   let lineStart = 0;
-  const push = (kind: TokenKind, end: number) => {
-    const text = sql.slice(i, end);
-    out.push({ kind, text, offset: i, line, column: i - lineStart + 1 });
-    for (let k = i; k < end; k++) {
-      if (sql.charCodeAt(k) === 10) {
-        line++;
-        lineStart = k + 1;
+  // Character classes by code (a hot loop: large INSERT scripts are megabytes of SQL).
+  const isSpace = (c: number) => c === 32 || c === 9 || c === 10 || c === 13 || c === 12 || c === 11;
+  const isDigit = (c: number) => c >= 48 && c <= 57;
+  const isWordStart = (c: number) => (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || (c >= 0x80 && c <= 0xffff);
+  const isWordPart = (c: number) => isWordStart(c) || isDigit(c) || c === 36;
+  const push = (kind: TokenKind, end: number, multiline: boolean) => {
+    out.push({ kind, text: sql.slice(i, end), offset: i, line, column: i - lineStart + 1 });
+    if (multiline) {
+      for (let k = i; k < end; k++) {
+        if (sql.charCodeAt(k) === 10) {
+          line++;
+          lineStart = k + 1;
+        }
       }
     }
     i = end;
@@ -53,55 +60,77 @@ export function tokenize(sql: string): Token[] {
   const unterminated = (what: string): never => {
     throw syntaxError(`unterminated ${what}`, { offset: i, line, column: i - lineStart + 1 }, sql.slice(i, i + 20));
   };
-  while (i < sql.length) {
-    const c = sql[i]!;
-    if (c === ' ' || c === '\t' || c === '\n' || c === '\r' || c === '\f') {
+  while (i < n) {
+    const c = sql.charCodeAt(i);
+    const c1 = i + 1 < n ? sql.charCodeAt(i + 1) : -1;
+    if (isSpace(c)) {
       let j = i + 1;
-      while (j < sql.length && /\s/.test(sql[j]!)) j++;
-      push('space', j);
-    } else if (c === '-' && sql[i + 1] === '-') {
+      while (j < n && isSpace(sql.charCodeAt(j))) j++;
+      push('space', j, true);
+    } else if (c === 45 && c1 === 45) {
       let j = sql.indexOf('\n', i);
-      if (j < 0) j = sql.length;
-      push('comment', j);
-    } else if (c === '/' && sql[i + 1] === '*') {
+      if (j < 0) j = n;
+      push('comment', j, false);
+    } else if (c === 47 && c1 === 42) {
       const j = sql.indexOf('*/', i + 2);
       if (j < 0) unterminated('comment (/* without */)');
-      push('comment', j + 2);
-    } else if (c === "'" || c === '"' || c === '`') {
+      push('comment', j + 2, true);
+    } else if (c === 39 || c === 34 || c === 96) {
+      const q = sql[i]!;
       let j = i + 1;
       for (;;) {
-        const k = sql.indexOf(c, j);
-        if (k < 0) unterminated(c === "'" ? 'string' : 'quoted identifier');
-        if (sql[k + 1] === c) {
+        const k = sql.indexOf(q, j);
+        if (k < 0) unterminated(c === 39 ? 'string' : 'quoted identifier');
+        if (sql.charCodeAt(k + 1) === c) {
           j = k + 2; // doubled quote = the quote character itself
           continue;
         }
         j = k + 1;
         break;
       }
-      push(c === "'" ? 'string' : 'quoted', j);
-    } else if (c === '[') {
+      push(c === 39 ? 'string' : 'quoted', j, true);
+    } else if (c === 91) {
       const k = sql.indexOf(']', i + 1);
       if (k < 0) unterminated('quoted identifier ([ without ])');
-      push('quoted', k + 1);
-    } else if ((c === 'x' || c === 'X') && sql[i + 1] === "'") {
+      push('quoted', k + 1, true);
+    } else if ((c === 120 || c === 88) && c1 === 39) {
       const k = sql.indexOf("'", i + 2);
       if (k < 0) unterminated('blob literal');
-      push('string', k + 1);
-    } else if (/[0-9]/.test(c) || (c === '.' && /[0-9]/.test(sql[i + 1] ?? ''))) {
-      const m = /^(?:0x[0-9a-fA-F]+|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)/.exec(sql.slice(i, i + 400))!;
-      push('number', i + m[0].length);
-    } else if (WORD_START.test(c)) {
+      push('string', k + 1, false);
+    } else if (isDigit(c) || (c === 46 && isDigit(c1))) {
+      let j = i;
+      if (c === 48 && (c1 === 120 || c1 === 88)) {
+        j += 2;
+        while (j < n && /[0-9a-fA-F]/.test(sql[j]!)) j++;
+      } else {
+        while (j < n && isDigit(sql.charCodeAt(j))) j++;
+        if (sql.charCodeAt(j) === 46) {
+          j++;
+          while (j < n && isDigit(sql.charCodeAt(j))) j++;
+        }
+        const e = sql.charCodeAt(j);
+        if (e === 101 || e === 69) {
+          let k = j + 1;
+          const sign = sql.charCodeAt(k);
+          if (sign === 43 || sign === 45) k++;
+          if (isDigit(sql.charCodeAt(k))) {
+            while (k < n && isDigit(sql.charCodeAt(k))) k++;
+            j = k;
+          }
+        }
+      }
+      push('number', j, false);
+    } else if (isWordStart(c)) {
       let j = i + 1;
-      while (j < sql.length && WORD_PART.test(sql[j]!)) j++;
-      push('word', j);
-    } else if (c === '?' || ((c === '$' || c === ':' || c === '@') && WORD_START.test(sql[i + 1] ?? ''))) {
+      while (j < n && isWordPart(sql.charCodeAt(j))) j++;
+      push('word', j, false);
+    } else if (c === 63 || ((c === 36 || c === 58 || c === 64) && isWordStart(c1))) {
       let j = i + 1;
-      while (j < sql.length && WORD_PART.test(sql[j]!)) j++;
-      push('param', j);
+      while (j < n && isWordPart(sql.charCodeAt(j))) j++;
+      push('param', j, false);
     } else {
       const two = sql.slice(i, i + 2);
-      push('punct', i + (['<=', '>=', '<>', '!=', '==', '||', '->'].includes(two) ? 2 : 1));
+      push('punct', i + (two === '<=' || two === '>=' || two === '<>' || two === '!=' || two === '==' || two === '||' || two === '->' ? 2 : 1), false);
     }
   }
   return out;
@@ -132,12 +161,12 @@ export function splitStatements(sql: string): StatementText[] {
   const out: StatementText[] = [];
   let current: Token[] = [];
   const finish = () => {
-    const meaningful = current.filter((t) => !isTrivia(t));
-    if (meaningful.length > 0) {
+    const lead = current.find((t) => !isTrivia(t));
+    if (lead) {
       const first = current[0]!;
-      const lead = meaningful[0]!;
+      const last = current[current.length - 1]!;
       out.push({
-        text: current.map((t) => t.text).join(''),
+        text: sql.slice(first.offset, last.offset + last.text.length),
         start: { offset: first.offset, line: first.line, column: first.column },
         tokens: current,
         keyword: lead.kind === 'word' ? lead.text.toUpperCase() : '',
@@ -202,7 +231,7 @@ export interface RewrittenStatement {
  * @example rewriteStatement(splitStatements(`SELECT "a" FROM t AS OF 'HEAD~1'`)[0].tokens).text
  *   // "SELECT `a` FROM `t@HEAD~1` AS t"
  */
-export function rewriteStatement(tokens: readonly Token[]): RewrittenStatement {
+export function rewriteStatement(tokens: readonly Token[], options: { quoteWord?: (word: string) => boolean } = {}): RewrittenStatement {
   const pieces: { text: string; from: number; length: number }[] = [];
   const base = tokens[0]?.offset ?? 0;
   const emit = (text: string, from: number, length: number) => pieces.push({ text, from: from - base, length });
@@ -212,14 +241,15 @@ export function rewriteStatement(tokens: readonly Token[]): RewrittenStatement {
     return j;
   };
   const isWord = (k: number, w: string) => tokens[k]?.kind === 'word' && tokens[k]!.text.toUpperCase() === w;
+  // Which open parentheses belong to CAST / CONVERT (where AS is followed by a type, not an alias).
+  const parens: boolean[] = [];
+  let prevMeaningful: Token | undefined;
   for (let k = 0; k < tokens.length; k++) {
     const t = tokens[k]!;
-    if (t.kind === 'quoted' && t.text[0] === '"') {
-      const name = unquoteIdentifier(t.text);
-      if (name.includes('`')) throw syntaxError('a quoted identifier may not contain a backtick', t, t.text);
-      emit('`' + name + '`', t.offset, t.text.length);
-      continue;
-    }
+    const before = prevMeaningful;
+    if (!isTrivia(t)) prevMeaningful = t;
+    if (t.kind === 'punct' && t.text === '(') parens.push(before?.kind === 'word' && /^(CAST|CONVERT)$/i.test(before.text));
+    if (t.kind === 'punct' && t.text === ')') parens.pop();
     if (t.kind === 'word' || t.kind === 'quoted') {
       // name AS OF 'rev' [AS alias | alias]
       const a = next(k);
@@ -250,8 +280,31 @@ export function rewriteStatement(tokens: readonly Token[]): RewrittenStatement {
         const last = tokens[end]!;
         emit('`' + name + REVISION_SEPARATOR + rev + '` AS `' + alias + '`', t.offset, last.offset + last.text.length - t.offset);
         k = end;
+        prevMeaningful = last;
         continue;
       }
+    }
+    if (t.kind === 'quoted' && t.text[0] === '"') {
+      const name = unquoteIdentifier(t.text);
+      if (name.includes('`')) throw syntaxError('a quoted identifier may not contain a backtick', t, t.text);
+      emit('`' + name + '`', t.offset, t.text.length);
+      continue;
+    }
+    if (t.kind === 'word' && /^NULLS$/i.test(t.text) && before && !(before.kind === 'word' && /^(ASC|DESC)$/i.test(before.text)) && /^(FIRST|LAST)$/i.test(tokens[next(k)]?.text ?? '')) {
+      // alasql parses NULLS FIRST / LAST only after an explicit direction.
+      emit('ASC ' + t.text, t.offset, t.text.length);
+      continue;
+    }
+    if (t.kind === 'word' && before?.kind === 'word' && before.text.toUpperCase() === 'AS' && !/^OF$/i.test(t.text)) {
+      // After AS: a type inside CAST( ), else an alias — quoted, so aliases like `total` or `count`
+      // (alasql keywords) work.
+      if (parens[parens.length - 1]) emit(t.text, t.offset, t.text.length);
+      else emit('`' + t.text + '`', t.offset, t.text.length);
+      continue;
+    }
+    if (t.kind === 'word' && options.quoteWord?.(t.text) && !(tokens[next(k)]?.kind === 'punct' && tokens[next(k)]!.text === '(')) {
+      emit('`' + t.text + '`', t.offset, t.text.length);
+      continue;
     }
     emit(t.text, t.offset, t.text.length);
   }

@@ -54,6 +54,7 @@ export async function runShell(options: ShellOptions): Promise<number> {
   let explain = false;
   let failures = 0;
   const history = loadHistory(options.historyFile);
+  const entered: string[] = [];
   const rl = createInterface({ input: options.input, output: options.prompt ? output : undefined, terminal: options.prompt === true, history, historySize: 1000, prompt: 'prolly> ' });
   const write = (s: string) => output.write(s.endsWith('\n') ? s : s + '\n');
   const fail = (e: unknown) => {
@@ -118,6 +119,7 @@ export async function runShell(options: ShellOptions): Promise<number> {
   try {
     for await (const line of rl) {
       if (buffer === '' && line.trim().startsWith('.')) {
+        entered.push(line.trim());
         try {
           if (!(await dot(line))) break;
         } catch (e) {
@@ -134,6 +136,7 @@ export async function runShell(options: ShellOptions): Promise<number> {
       }
       const sql = buffer;
       buffer = '';
+      entered.push(sql.replace(/\s*\n\s*/g, ' ').trim());
       try {
         let started = performance.now();
         for await (const r of session.statements(sql)) {
@@ -154,7 +157,7 @@ export async function runShell(options: ShellOptions): Promise<number> {
     }
   } finally {
     rl.close();
-    saveHistory(options.historyFile, (rl as unknown as { history?: string[] }).history ?? []);
+    saveHistory(options.historyFile, [...history].reverse().concat(entered));
   }
   return failures;
 }
@@ -169,11 +172,12 @@ function loadHistory(file: string | undefined): string[] {
   }
 }
 
+/** Save history, oldest first (at most 1000 entries). */
 function saveHistory(file: string | undefined, history: string[]): void {
   if (!file || history.length === 0) return;
   try {
     mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(file, [...history].reverse().join('\n') + '\n');
+    writeFileSync(file, history.filter((h, i) => h !== '' && h !== history[i - 1]).slice(-1000).join('\n') + '\n');
   } catch {
     /* history is a convenience */
   }

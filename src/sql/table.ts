@@ -278,7 +278,7 @@ export function rowDecoder(schema: TableSchema): (key: Uint8Array, value: Uint8A
           }
           const end = pos + len;
           if (end > value.length) throw badRow(table, key, 'cell runs past the end of the row');
-          if (tag === RowTag.BYTES) v = value.slice(pos, end);
+          if (tag === RowTag.BYTES) v = Uint8Array.from(value.subarray(pos, end));
           else {
             const text = Buffer.isBuffer(value) ? value.toString('utf8', pos, end) : fatalUtf8.decode(value.subarray(pos, end));
             v = tag === RowTag.TEXT ? text : JSON.parse(text);

@@ -163,6 +163,26 @@ describe('git prolly commands', () => {
     expect(summary).not.toContain('+u00013 = clean');
   });
 
+  it('with [security] sign_commits, git prolly commit signs and git verify-commit accepts it', () => {
+    const key = join(r.home, 'id_ed25519');
+    expect(spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'signer@example.org', '-f', key]).status).toBe(0);
+    const config = join(r.dir, '.prolly', 'config.toml');
+    const before = readFileSync(config, 'utf8');
+    writeFileSync(config, before.replace('sign_commits = false', `sign_commits = true\nsigning_key = ${JSON.stringify(key)}`));
+    try {
+      r.ok(['put', 'tiny', 'signed', 'yes']);
+      r.ok(['commit', '-m', 'signed commit']);
+      const allowed = join(r.home, 'allowed_signers');
+      writeFileSync(allowed, `signer@example.org ${readFileSync(`${key}.pub`, 'utf8')}`);
+      const verify = r.git(['-c', 'gpg.format=ssh', '-c', `gpg.ssh.allowedSignersFile=${allowed}`, 'verify-commit', 'HEAD']);
+      expect(verify.code, verify.stderr).toBe(0);
+      expect(verify.stderr).toContain('Good "git" signature for signer@example.org');
+    } finally {
+      writeFileSync(config, before);
+      r.ok(['commit', '-m', 'signing off again']);
+    }
+  });
+
   it('--version is fast-pathed; every command has --help with an example', () => {
     const v = spawnSync(process.execPath, [BIN, '--version'], { encoding: 'utf8' });
     expect(v.stdout).toBe(`git-prolly ${JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version}\n`);

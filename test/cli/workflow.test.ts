@@ -151,6 +151,23 @@ describe('git prolly workflow with plain git', () => {
     expect(r.gitOk(['status', '--porcelain'])).toBe('');
   });
 
+  it('concluding a conflicted merge with plain git add + commit (keeping ours) clears the recorded conflicts', () => {
+    r.gitOk(['switch', '-q', '-c', 'plain-theirs']);
+    r.ok(['put', 'users', 'gina', '{"age":4}']);
+    r.ok(['commit', '-m', 'gina 4']);
+    r.gitOk(['switch', '-q', 'main']);
+    r.ok(['put', 'users', 'gina', '{"age":5}']);
+    r.ok(['commit', '-m', 'gina 5']);
+    expect(r.git(['merge', '--no-edit', 'plain-theirs']).code).toBe(1);
+    expect(JSON.parse(r.ok(['conflicts', '--json']))).toHaveLength(1);
+    r.gitOk(['add', '.prolly/datasets/users']);
+    r.gitOk(['commit', '-q', '--no-edit']);
+    expect(JSON.parse(r.ok(['conflicts', '--json']))).toEqual([]);
+    expect(r.ok(['get', 'users', 'gina'])).toBe('{"age":5}');
+    r.ok(['put', 'users', 'gina', '{"age":3}']);
+    r.ok(['commit', '-m', 'gina back to 3']);
+  });
+
   it('git log -p and git show show key-level changes (textconv)', () => {
     const log = r.gitOk(['log', '-p', '-1', 'theirs']);
     expect(log).toContain('-dave = {"age":50}');
@@ -166,7 +183,8 @@ describe('git prolly workflow with plain git', () => {
     expect(history.map((h) => h.to)).toEqual(['{"age":53}', '{"age":52}', '{"age":50}']);
     const log = JSON.parse(r.ok(['log', 'users', '--json', '--first-parent'])) as { message: string }[];
     expect(log.map((l) => l.message.trim())).toContain('add users');
-    const show = JSON.parse(r.ok(['show', 'HEAD', '--json'])) as { changes: { key: string; type: string }[] };
+    const mergeCommit = r.gitOk(['log', '--format=%H', '-1', '--grep', '^merge theirs$']).trim();
+    const show = JSON.parse(r.ok(['show', mergeCommit, '--json'])) as { changes: { key: string; type: string }[] };
     expect(show.changes).toEqual(expect.arrayContaining([expect.objectContaining({ key: 'dave', type: 'modified' }), expect.objectContaining({ key: 'gina', type: 'added' })]));
   });
 

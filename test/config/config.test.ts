@@ -88,6 +88,10 @@ signing_key = "~/.ssh/id_ed25519"
     expect(error('[cache]\nsize_gb = 1\n').message).toBe('c.toml:2:1: cache.size_gb: unknown key (expected one of size_mb, ttl_seconds)');
     expect(error('[caches]\nx = 1\n').message).toMatch(/^c\.toml:1:1: caches: unknown section/);
     expect(error('[security]\nsign_commits = "yes"\n').message).toBe('c.toml:2:1: security.sign_commits: must be true or false, got "yes"');
+    expect(error('[security]\nkey_provider = "vault"\n').message).toMatch(/^c\.toml:2:1: security\.key_provider: .*"env:NAME".*"file:PATH"/);
+    for (const ok of ['env', 'env:PROLLY_KEY', 'file:/etc/prolly/key']) {
+      expect(parseConfig(`[security]\nkey_provider = "${ok}"\n`).security.key_provider).toBe(ok);
+    }
     const e = error('[cache]\nsize_mb = -1\n');
     expect(e.data).toMatchObject({ key: 'cache.size_mb', line: 2, column: 1 });
   });

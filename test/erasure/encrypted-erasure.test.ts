@@ -12,6 +12,8 @@ import { ErrorCodes, ProllyError } from '../../src/errors.js';
 import { DirectoryBackend } from '../../src/store/backends/directory-backend.js';
 import { EncryptingStore } from '../../src/store/crypto/encrypting-store.js';
 import { Keyring, ReplicatedKeyringStore } from '../../src/store/crypto/keyring.js';
+import { reencryptPackRemote } from '../../src/store/crypto/rekey.js';
+import type { ByteRange, ObjectInfo, PutObjectOptions } from '../../src/store/backends/object-backend.js';
 import { ErasureBackend, type ErasureMember } from '../../src/store/erasure/erasure-backend.js';
 import { PackStore } from '../../src/store/pack/pack-store.js';
 import { toHex, utf8 } from '../../src/util/bytes.js';
@@ -89,5 +91,73 @@ describe('encrypted, erasure-coded remote (k=4, m=2 over 6 directories)', () => 
       (e: unknown) => e as ProllyError,
     );
     expect(err?.code).toBe(ErrorCodes.KEY_MISSING);
+  });
+});
+
+/** A real directory that can be switched off (a provider outage): every call then fails. */
+class OutageBackend extends DirectoryBackend {
+  down = false;
+  private gate(): void {
+    if (this.down) throw new ProllyError(ErrorCodes.BACKEND, `${this.name}: connection refused`, {});
+  }
+  override async put(name: string, bytes: Uint8Array, opts?: PutObjectOptions): Promise<void> {
+    this.gate();
+    return super.put(name, bytes, opts);
+  }
+  override async get(name: string, range?: ByteRange): Promise<Uint8Array | undefined> {
+    this.gate();
+    return super.get(name, range);
+  }
+  override async head(name: string): Promise<ObjectInfo | undefined> {
+    this.gate();
+    return super.head(name);
+  }
+  override async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    this.gate();
+    yield* super.list(prefix);
+  }
+  override async delete(name: string): Promise<void> {
+    this.gate();
+    return super.delete(name);
+  }
+}
+
+describe('re-encryption while a member is down', () => {
+  it('rewrites everything on the reachable members; the leftover segment sealed under the retired key is reported, not fatal', async () => {
+    const base = await mkdtemp(join(tmpdir(), 'prolly-ecrekey-'));
+    dirs.push(base);
+    const members: ErasureMember[] = Array.from({ length: 7 }, (_, i) => ({ id: `d${i}`, backend: new OutageBackend({ root: join(base, `d${i}`), fsync: false }) }));
+    const ringStore = new ReplicatedKeyringStore({ backends: members.map((m) => m.backend), quorum: 3 });
+    const master = new Uint8Array(randomBytes(32));
+    const open = async (manifestCopies = 3) => {
+      const keyring = await Keyring.open({ store: ringStore, master, create: true });
+      const ec = new ErasureBackend({ members, dataShards: 4, parityShards: 2, blockSize: 1024, sealer: keyring, manifestCopies });
+      return { keyring, ec, store: new EncryptingStore({ inner: new PackStore({ backend: ec, targetPackBytes: 16 * 1024 }), keyring }) };
+    };
+    const chunks = Array.from({ length: 60 }, (_, i) => {
+      const bytes = utf8(`row ${i} ${'x'.repeat(300)}`);
+      return { address: sha256(bytes), bytes };
+    });
+    // Every member holds a copy of each placement segment.
+    const w = await open(7);
+    await w.store.putMany(chunks);
+    await w.store.flush();
+
+    const d6 = members[6]!.backend as OutageBackend;
+    d6.down = true;
+    const a = await open();
+    const oldKey = a.keyring.active.idHex;
+    const result = await reencryptPackRemote({ backend: a.ec, keyring: a.keyring, packOptions: { targetPackBytes: 16 * 1024 }, beforeRetire: async () => void (await a.ec.compactPlacement()) });
+    expect(result.oldKeyIds).toEqual([oldKey]);
+    d6.down = false;
+
+    const b = await open();
+    expect(b.keyring.all.map((k) => k.idHex)).toEqual([result.newKeyId]);
+    const got = await b.store.getMany(chunks.map((c) => c.address));
+    got.forEach((g, i) => expect(toHex(g!)).toBe(toHex(chunks[i]!.bytes)));
+    const st = await b.ec.status();
+    expect(st.manifestProblems.length).toBeGreaterThan(0);
+    expect(st.manifestProblems.join('\n')).toMatch(new RegExp(`encrypted under key ${oldKey}|sealed under key ${oldKey}`));
+    expect(st.unreadable).toEqual([]);
   });
 });

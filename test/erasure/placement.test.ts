@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { defaultConfig, type ProllyConfig } from '../../src/config/config.js';
 import { ErrorCodes, ProllyError } from '../../src/errors.js';
 import { EnvKeyProvider } from '../../src/store/crypto/key-provider.js';
-import { ErasurePlacement, registerErasurePlacement } from '../../src/store/erasure/placement.js';
+import { ErasurePlacement, registerErasurePlacement, registerPerPackReplication } from '../../src/store/erasure/placement.js';
 import { createPlacement } from '../../src/store/tiered/placement.js';
 import { Tier } from '../../src/store/tiered/tier.js';
 import { toHex, utf8 } from '../../src/util/bytes.js';
@@ -90,5 +90,43 @@ describe('ErasurePlacement via createPlacement', () => {
     c.storage.routing.parity_shards = 3;
     registerErasurePlacement({ compression: c.compression, security: c.security });
     expect(() => createPlacement({ routing: c.storage.routing, tiers: tiersOf(c, '/nonexistent') })).toThrow(/needs 7 remote backends, 6 are configured/);
+  });
+});
+
+describe('per-pack replication (strategy = "replicate" through ErasurePlacement)', () => {
+  it('puts replication_factor copies of each pack on members chosen per pack, and survives losing all but one copy', async () => {
+    const base = await mkdtemp(join(tmpdir(), 'prolly-repl-'));
+    dirs.push(base);
+    const c = defaultConfig();
+    c.storage.backends = Array.from({ length: 6 }, (_, i) => ({ name: `r${i}`, type: 'local' as const, path: join(base, `r${i}`) }));
+    c.storage.routing = { ...c.storage.routing, strategy: 'replicate', replication_factor: 3, quorum: 2 };
+    registerPerPackReplication({ compression: c.compression, security: c.security, targetPackBytes: 8 * 1024 });
+    const placement = createPlacement({ routing: c.storage.routing, tiers: tiersOf(c, base) }) as ErasurePlacement;
+    expect(placement.strategy).toBe('replicate');
+    const chunks = Array.from({ length: 120 }, (_, i) => {
+      const bytes = new Uint8Array(randomBytes(400 + i));
+      return { address: sha256(bytes), bytes };
+    });
+    await placement.putMany(chunks);
+    await placement.flush();
+    const set = await placement.erasureSet();
+    const layouts = new Set<string>();
+    for await (const o of set.backend.list('packs/')) {
+      const rec = (await set.backend.placementOf(o.name))!;
+      expect(rec.k).toBe(1);
+      expect(rec.shards.length).toBe(3);
+      const members = rec.shards.map((s) => s.backend);
+      expect(new Set(members).size).toBe(3);
+      layouts.add([...members].sort().join(','));
+    }
+    expect(layouts.size).toBeGreaterThan(1); // chosen per pack, not one fixed set of tiers
+    await placement.close();
+
+    // Wipe two members: every pack still has at least one copy (3 copies, 2 lost at most).
+    await rm(join(base, 'r0'), { recursive: true, force: true });
+    await rm(join(base, 'r3'), { recursive: true, force: true });
+    const again = createPlacement({ routing: c.storage.routing, tiers: tiersOf(c, base) });
+    const got = await again.getMany(chunks.map((x) => x.address));
+    got.forEach((g, i) => expect(toHex(g!)).toBe(toHex(chunks[i]!.bytes)));
   });
 });

@@ -17,7 +17,7 @@ import { ErasureBackend, type ErasureMember } from '../../src/store/erasure/eras
 import { blockSizeOf, piecesOfRange, stripeData, stripeLayout } from '../../src/store/erasure/layout.js';
 import { decodeSegment, encodeSegment, type PlacementRecord } from '../../src/store/erasure/placement-manifest.js';
 import { ReedSolomon } from '../../src/store/erasure/reed-solomon.js';
-import { selectBackends } from '../../src/store/erasure/select.js';
+import { selectBackends, type Candidate } from '../../src/store/erasure/select.js';
 import { toHex } from '../../src/util/bytes.js';
 
 const dirs: string[] = [];
@@ -94,7 +94,7 @@ describe('stripe layout', () => {
 
 describe('selectBackends', () => {
   it('never picks one backend twice, respects the per-provider cap, and favours heavy weights', () => {
-    const candidates = [
+    const candidates: Candidate[] = [
       ...Array.from({ length: 6 }, (_, i) => ({ id: `aws${i}`, provider: 'aws' })),
       ...Array.from({ length: 6 }, (_, i) => ({ id: `gcp${i}`, provider: 'gcp' })),
       { id: 'local', weight: 1 },

@@ -2,7 +2,7 @@
  * Helpers for the storage-tier integration tests: repositories driven through the real CLI (built
  * by test/cli/helpers.ts), clones of them, S3 buckets on the shared s3rver, and CSV data.
  */
-import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createTestBucket, s3rverClient, useS3rverCredentials } from '../setup/s3rver.js';
@@ -129,4 +129,28 @@ export async function listKeys(client: import('@aws-sdk/client-s3').S3Client, bu
 /** JSON output of a command. */
 export function json<T = Record<string, unknown>>(text: string): T {
   return JSON.parse(text) as T;
+}
+
+/**
+ * `git prolly <args>` without blocking this process — needed when the server the command talks to
+ * runs in this test process (a dedicated s3rver, a proxy), which spawnSync would freeze.
+ * @example const r = await prollyAsync(repo, ['push']);
+ */
+export function prollyAsync(repo: TestRepo, args: string[]): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('git', ['prolly', ...args], { cwd: repo.dir, env: repo.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d));
+    child.stderr.on('data', (d: Buffer) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** Like prollyAsync, but throws with the output unless the exit code is 0. */
+export async function okAsync(repo: TestRepo, args: string[]): Promise<string> {
+  const r = await prollyAsync(repo, args);
+  if (r.code !== 0) throw new Error(`git prolly ${args.join(' ')} exited ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+  return r.stdout;
 }

@@ -9,7 +9,6 @@ import { isZeroOid, parsePrePushInput } from '../../store/remote/hooks.js';
 import { pushChunks } from '../../store/remote/push.js';
 import { pushTarget } from '../../store/remote/targets.js';
 import { openRepoStore } from '../../store/tiered/repo-store.js';
-import { NodeStore } from '../../tree/node-store.js';
 import { intOption, readStdin, withRepo } from '../context.js';
 import { formatBytes, formatCount, type Output } from '../output.js';
 
@@ -45,9 +44,9 @@ export async function run(out: Output, args: unknown[], options: Record<string, 
       let result;
       try {
         result = await pushChunks({
-          nodes: new NodeStore(rs.store),
           chunks: rs.store,
           target: target.store,
+          stored: target.stored,
           has: target.has,
           roots,
           onProgress: (p) => progress.update({ done: p.chunks, detail: `${formatCount(p.chunks)} chunks, ${formatBytes(p.bytes)} sent` }),
@@ -76,7 +75,8 @@ export async function run(out: Output, args: unknown[], options: Record<string, 
     } catch (err) {
       // What went up stays up (packs are content-named); the next push sends only the rest.
       for (const t of target?.tiers ?? rs.tiers) t.abandon();
-      throw pushFailed(err, target?.tiers.map((t) => t.name) ?? (remote ? [remote] : []), hook);
+      const names = target?.tiers.map((t) => t.name) ?? (remote ? [remote] : (rs.placement?.writeTiers.map((t) => t.name) ?? []));
+      throw pushFailed(err, names, hook);
     } finally {
       await rs.close();
     }

@@ -15,7 +15,7 @@ import { parseKeyProvider } from '../../store/crypto/key-provider.js';
 import { BackendKeyringStore, KEYRING_OBJECT, Keyring, ReplicatedKeyringStore, type KeyringStore } from '../../store/crypto/keyring.js';
 import { reencryptPackRemote } from '../../store/crypto/rekey.js';
 import type { ObjectBackend } from '../../store/backends/object-backend.js';
-import { memberOf } from '../../store/erasure/placement.js';
+import { memberOf, writeQuorumOf } from '../../store/erasure/placement.js';
 import { ErasureBackend } from '../../store/erasure/erasure-backend.js';
 import { remoteTiers, type RepoLocation } from '../../store/tiered/repo-store.js';
 import { withRepo } from '../context.js';
@@ -40,7 +40,7 @@ async function encryptedRemotes(config: ProllyConfig, loc: RepoLocation): Promis
       {
         name: `erasure set (${members.map((m) => m.id).join(', ')})`,
         keyring: new ReplicatedKeyringStore({ backends: members.map((m) => m.backend), quorum: Math.min(members.length, routing.parity_shards + 1) }),
-        packBackend: (keyring) => new ErasureBackend({ members, dataShards: routing.data_shards, parityShards: routing.parity_shards, maxShardsPerProvider: routing.max_cloud_providers, sealer: keyring }),
+        packBackend: (keyring) => new ErasureBackend({ members, dataShards: routing.data_shards, parityShards: routing.parity_shards, writeQuorum: writeQuorumOf(routing), maxShardsPerProvider: routing.max_cloud_providers, sealer: keyring }),
         afterReencrypt: async (backend) => void (await (backend as ErasureBackend).compactPlacement()),
       },
     ];

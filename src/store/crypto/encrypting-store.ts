@@ -15,6 +15,9 @@ import type { Chunk, ChunkStore } from '../chunk-store.js';
 import { keyIdOf, type DataKey } from './data-key.js';
 import type { Keyring } from './keyring.js';
 
+const BATCH_BYTES = 1024 * 1024;
+const BATCH_CHUNKS = 512;
+
 export interface EncryptingStoreOptions {
   /** The store that receives names and ciphertext (e.g. a PackStore over S3). */
   inner: ChunkStore;
@@ -89,17 +92,25 @@ export class EncryptingStore implements ChunkStore {
   }
 
   async putMany(chunks: readonly Chunk[]): Promise<void> {
-    if (chunks.length === 0) return;
     const key = this.keyring.active;
-    const names = key.objectNames(chunks.map((c) => c.address));
-    const sealed: Chunk[] = chunks.map((c, i) => {
-      const bytes = key.encryptChunk(c.address, c.bytes);
-      this.stats.encrypted++;
-      this.stats.plainBytes += c.bytes.length;
-      this.stats.storedBytes += bytes.length;
-      return { address: names[i]!, bytes };
-    });
-    await this.inner.putMany(sealed);
+    // Encrypt and hand down in batches, so the layer below starts uploading packs while later
+    // batches are still being encrypted instead of waiting for all of them.
+    for (let start = 0; start < chunks.length; ) {
+      let end = start;
+      let bytes = 0;
+      while (end < chunks.length && (end === start || (bytes < BATCH_BYTES && end - start < BATCH_CHUNKS))) bytes += chunks[end++]!.bytes.length;
+      const batch = chunks.slice(start, end);
+      const names = key.objectNames(batch.map((c) => c.address));
+      const sealed: Chunk[] = batch.map((c, i) => {
+        const body = key.encryptChunk(c.address, c.bytes);
+        this.stats.encrypted++;
+        this.stats.plainBytes += c.bytes.length;
+        this.stats.storedBytes += body.length;
+        return { address: names[i]!, bytes: body };
+      });
+      await this.inner.putMany(sealed);
+      start = end;
+    }
   }
 
   flush(): Promise<void> {

@@ -852,8 +852,10 @@ export class ErasureBackend implements ObjectBackend {
         try {
           this.manifest.add(decodeSegment(bytes, `${mbr.backend.name}/${name}`, this.sealer));
         } catch (e) {
-          // A wrong or missing key is not a damaged copy: say so at once.
-          if (e instanceof ProllyError && (e.code === ErrorCodes.KEY_WRONG || e.code === ErrorCodes.KEY_MISSING)) throw e;
+          // No key for a sealed manifest is a configuration error: say so at once. (A wrong master key
+          // is caught earlier, by the keyring; a segment under a key the keyring no longer holds is a
+          // leftover of a re-encryption that could not delete it, and is only reported.)
+          if (e instanceof ProllyError && e.code === ErrorCodes.KEY_MISSING) throw e;
           reasons.push(`${id}: ${(e as Error).message}`);
           continue;
         }

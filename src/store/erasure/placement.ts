@@ -1,5 +1,5 @@
 /**
- * `strategy = "erasure"` as a Placement (src/store/tiered/placement.ts): every configured remote
+ * `strategy = "erasure"` (and, optionally, per-pack `"replicate"`) as a Placement (src/store/tiered/placement.ts): every configured remote
  * backend becomes a member of one ErasureBackend, and the remote's chunk stack over it is
  *
  *   verify → zstd ([compression]) → encryption ([security] client_encryption) → packs → erasure → members
@@ -89,8 +89,7 @@ function providerOf(c: BackendConfig): string | undefined {
  */
 export async function openErasureSet(opts: { routing: ProllyConfig['storage']['routing']; tiers: readonly Tier[]; settings: ErasureStackSettings }): Promise<ErasureSet> {
   const { routing, settings } = opts;
-  const k = routing.data_shards;
-  const m = routing.parity_shards;
+  const { k, m } = shardCounts(routing);
   const members = await Promise.all(opts.tiers.map((t) => memberOf(t)));
   let keyring: Keyring | undefined;
   if (settings.security.client_encryption) {
@@ -103,8 +102,7 @@ export async function openErasureSet(opts: { routing: ProllyConfig['storage']['r
     members,
     dataShards: k,
     parityShards: m,
-    // [storage.routing] quorum counts shards when it is at least k; below that every shard must be written.
-    writeQuorum: routing.quorum >= k ? Math.min(routing.quorum, k + m) : k + m,
+    writeQuorum: writeQuorumOf(routing),
     maxShardsPerProvider: routing.max_cloud_providers,
     sealer: keyring,
     onDegraded: settings.onDegraded,
@@ -113,14 +111,36 @@ export async function openErasureSet(opts: { routing: ProllyConfig['storage']['r
 }
 
 /**
+ * Data and parity shards per pack: k and m for "erasure"; for "replicate" one data shard and
+ * replication_factor − 1 copies (a k = 1 code is plain replication), so replicated packs get the
+ * same per-pack member choice, placement manifest, checksums, degraded reads and repair.
+ * @example shardCounts({ strategy: 'replicate', replication_factor: 3, … }) // { k: 1, m: 2 }
+ */
+export function shardCounts(routing: ProllyConfig['storage']['routing']): { k: number; m: number } {
+  if (routing.strategy === 'replicate') return { k: 1, m: routing.replication_factor - 1 };
+  return { k: routing.data_shards, m: routing.parity_shards };
+}
+
+/**
+ * Shards (or copies) a write must store. Replicate: `quorum` copies. Erasure: `quorum` counts shards
+ * when it is at least k; below that every shard must be written.
+ */
+export function writeQuorumOf(routing: ProllyConfig['storage']['routing']): number {
+  const { k, m } = shardCounts(routing);
+  if (routing.strategy === 'replicate') return Math.max(1, Math.min(routing.quorum, k + m));
+  return routing.quorum >= k ? Math.min(routing.quorum, k + m) : k + m;
+}
+
+/**
  * The erasure placement: a ChunkStore of canonical chunks over the erasure set, opened on first use.
+ * With `strategy = "replicate"` it is per-pack replication (see {@link shardCounts}).
  *
  * @example
  * const placement = new ErasurePlacement({ routing, tiers, settings: { compression, security } });
  * await placement.putMany(chunks); await placement.flush();
  */
 export class ErasurePlacement implements Placement {
-  readonly strategy = 'erasure';
+  readonly strategy: 'erasure' | 'replicate';
   readonly name: string;
   readonly readTiers: readonly Tier[];
   readonly writeTiers: readonly Tier[];
@@ -129,18 +149,23 @@ export class ErasurePlacement implements Placement {
   private set: ErasureSet | undefined;
 
   constructor(opts: { routing: ProllyConfig['storage']['routing']; tiers: readonly Tier[]; settings: ErasureStackSettings }) {
-    const need = opts.routing.data_shards + opts.routing.parity_shards;
-    if (opts.tiers.length < need) {
-      throw new ProllyError(
-        ErrorCodes.BAD_CONFIG,
-        `storage.routing: erasure with data_shards = ${opts.routing.data_shards} and parity_shards = ${opts.routing.parity_shards} needs ${need} remote backends, ${opts.tiers.length} are configured`,
-        { key: 'storage.routing.data_shards' },
-      );
+    const { k, m } = shardCounts(opts.routing);
+    this.strategy = opts.routing.strategy === 'replicate' ? 'replicate' : 'erasure';
+    if (this.strategy === 'replicate' && m < 1) {
+      throw new ProllyError(ErrorCodes.BAD_CONFIG, `storage.routing: per-pack replication needs replication_factor ≥ 2, got ${opts.routing.replication_factor}`, {
+        key: 'storage.routing.replication_factor',
+      });
+    }
+    if (opts.tiers.length < k + m) {
+      const what = this.strategy === 'replicate' ? `replicate with replication_factor = ${k + m}` : `erasure with data_shards = ${k} and parity_shards = ${m}`;
+      throw new ProllyError(ErrorCodes.BAD_CONFIG, `storage.routing: ${what} needs ${k + m} remote backends, ${opts.tiers.length} are configured`, {
+        key: this.strategy === 'replicate' ? 'storage.routing.replication_factor' : 'storage.routing.data_shards',
+      });
     }
     this.opts = opts;
     this.readTiers = opts.tiers;
     this.writeTiers = opts.tiers;
-    this.name = `erasure(${opts.routing.data_shards}+${opts.routing.parity_shards}) over ${opts.tiers.map((t) => t.name).join(', ')}`;
+    this.name = `${this.strategy === 'replicate' ? `replicate(${k + m})` : `erasure(${k}+${m})`} over ${opts.tiers.map((t) => t.name).join(', ')}`;
   }
 
   get stats(): PlacementStats {
@@ -204,4 +229,13 @@ export class ErasurePlacement implements Placement {
  */
 export function registerErasurePlacement(settings: ErasureStackSettings): void {
   registerPlacement('erasure', (opts: PlacementOptions) => new ErasurePlacement({ routing: opts.routing, tiers: opts.tiers, settings }));
+}
+
+/**
+ * Per-pack replication for `strategy = "replicate"` (copies on members chosen per pack, a sealed
+ * placement manifest, repair). Registering it replaces the tiered layer's whole-tier replication.
+ * @example registerPerPackReplication({ compression: config.compression, security: config.security })
+ */
+export function registerPerPackReplication(settings: ErasureStackSettings): void {
+  registerPlacement('replicate', (opts: PlacementOptions) => new ErasurePlacement({ routing: opts.routing, tiers: opts.tiers, settings }));
 }

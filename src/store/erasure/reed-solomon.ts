@@ -80,7 +80,8 @@ export class ReedSolomon {
   async encode(data: Uint8Array, blockSize: number): Promise<Buffer> {
     this.checkSize(blockSize);
     if (data.length !== this.k * blockSize) throw invalidArgument(`stripe is ${data.length} bytes, expected ${this.k} × ${blockSize}`);
-    const parity = Buffer.alloc(this.m * blockSize);
+    // Every parity byte is written by the coder, so the buffer need not be zeroed first.
+    const parity = Buffer.allocUnsafe(this.m * blockSize);
     let sources = 0;
     for (let i = 0; i < this.k; i++) sources |= 1 << i;
     let targets = 0;
@@ -104,8 +105,9 @@ export class ReedSolomon {
       throw new ProllyError(ErrorCodes.UNRECOVERABLE, `only ${present.length} of ${n} shards present, ${this.k} needed`, { present: present.length, needed: this.k });
     }
     if (wanted.length === 0) return;
-    const data = Buffer.alloc(this.k * blockSize);
-    const parity = Buffer.alloc(this.m * blockSize);
+    // Sources are copied in and targets written by the coder; other shards are never read.
+    const data = Buffer.allocUnsafe(this.k * blockSize);
+    const parity = Buffer.allocUnsafe(this.m * blockSize);
     let sources = 0;
     // Exactly k sources: data shards first, which makes decoding cheapest.
     for (const i of present.slice(0, this.k)) {

@@ -8,14 +8,20 @@
  * - resumable: after a failure, the next push skips what was listed and re-seals the rest into the
  *   same packs (packs are named by content), which PackStore finds already uploaded;
  * - safe to interrupt: a checkpoint flush every `checkpointBytes` lists what went up so far.
+ *
+ * Fast path (`stored`): the local store already holds each chunk in the compression layer's stored
+ * form, which is also what an object-store tier keeps in its packs; those bytes are copied as they
+ * are (decompressed only to check them and to find child and blob references), so a push does not
+ * recompress the dataset.
  */
 import { BlobRef } from '../../blob/blob-ref.js';
 import { blobChunkAddresses } from '../../blob/read-blob.js';
 import { ErrorCodes, ProllyError } from '../../errors.js';
-import type { Node } from '../../tree/node.js';
-import type { NodeStore } from '../../tree/node-store.js';
-import { toHex } from '../../util/bytes.js';
-import type { Chunk, ChunkStore } from '../chunk-store.js';
+import { Node, VALUE_BLOB } from '../../tree/node.js';
+import { equalBytes, toHex } from '../../util/bytes.js';
+import { sha256 } from '../../util/hash.js';
+import type { ChunkStore } from '../chunk-store.js';
+import { decodeStoredNodes } from './batch-decode.js';
 import type { DatasetRoots } from './reachable.js';
 
 /** Progress of a push. */
@@ -24,22 +30,32 @@ export interface PushProgress {
   examined: number;
   /** Chunks sent so far. */
   chunks: number;
-  /** Canonical bytes of the chunks sent so far. */
+  /** Bytes handed to the destination so far (stored form where copied, canonical otherwise). */
   bytes: number;
+}
+
+/** Copying stored-form chunks from the local store to a tier that keeps the same form. */
+export interface StoredCopy {
+  /** Stored-form bytes from the local store (undefined where it lacks the chunk). */
+  read(addresses: readonly Uint8Array[]): Promise<(Uint8Array | undefined)[]>;
+  /** The canonical bytes of a stored-form chunk (ECHUNKCORRUPT when it does not decode). */
+  decode(address: Uint8Array, stored: Uint8Array): Promise<Uint8Array>;
+  /** The destination's store below its compression layer (takes stored-form chunks). */
+  target: ChunkStore;
 }
 
 /** Options of {@link pushChunks}. */
 export interface PushChunksOptions {
-  /** Decoded nodes of the source (the local store, reading through other tiers if it lacks some). */
-  nodes: NodeStore;
-  /** Source chunk store (blob chunks and schemas are read from it). */
+  /** Source chunk store: the local store, reading through other tiers where it lacks a chunk. */
   chunks: ChunkStore;
-  /** Where chunks go: a placement or one tier's store. */
+  /** Where chunks go: a placement or one tier's store (canonical chunks). */
   target: ChunkStore;
+  /** Copy stored-form bytes instead of recompressing (for a single object-store tier). */
+  stored?: StoredCopy;
   /** Which addresses the destination has (default: `target.hasMany`). */
   has?: (addresses: readonly Uint8Array[]) => Promise<boolean[]>;
   roots: readonly DatasetRoots[];
-  /** Chunks handed to the target per putMany (default 256). */
+  /** Chunks read and handed to the target per batch (default 256). */
   batchChunks?: number;
   /** List what was uploaded (flush) after about this many bytes (default 256 MiB). */
   checkpointBytes?: number;
@@ -55,11 +71,19 @@ export interface PushResult extends PushProgress {
   ms: number;
 }
 
+/** A chunk read for the push: canonical bytes (when needed), and the stored form when the fast path has it. */
+interface Loaded {
+  address: Uint8Array;
+  /** Canonical bytes; undefined for blob chunks copied in stored form (nothing needs to look inside them). */
+  bytes: Uint8Array | undefined;
+  stored: Uint8Array | undefined;
+}
+
 /**
  * Upload what `target` lacks of `roots`, children before parents, then flush.
  *
  * @example
- * const r = await pushChunks({ nodes, chunks: store, target: placement, roots: [{ root }] });
+ * const r = await pushChunks({ chunks: store, target: placement, roots: [{ root }] });
  * console.log(`${r.chunks} chunks, ${r.bytes} bytes sent`);
  */
 export async function pushChunks(opts: PushChunksOptions): Promise<PushResult> {
@@ -70,27 +94,41 @@ export async function pushChunks(opts: PushChunksOptions): Promise<PushResult> {
   const seen = new Set<string>();
   const progress: PushProgress = { examined: 0, chunks: 0, bytes: 0 };
   let present = 0;
-  let batch: Chunk[] = [];
+  /** Pending puts, in order; runs of stored-form and canonical chunks go to their own stores. */
+  let batch: Loaded[] = [];
   let sinceCheckpoint = 0;
 
-  const send = async (chunk: Chunk): Promise<void> => {
-    batch.push(chunk);
-    progress.chunks++;
-    progress.bytes += chunk.bytes.length;
-    sinceCheckpoint += chunk.bytes.length;
-    if (batch.length >= batchChunks) await drain();
-    if (sinceCheckpoint >= checkpointBytes) {
-      await drain();
-      await opts.target.flush();
-      sinceCheckpoint = 0;
-    }
-  };
   const drain = async (): Promise<void> => {
     if (batch.length === 0) return;
     const b = batch;
     batch = [];
-    await opts.target.putMany(b);
+    for (let i = 0; i < b.length; ) {
+      const asStored = b[i]!.stored !== undefined;
+      let j = i;
+      while (j < b.length && (b[j]!.stored !== undefined) === asStored) j++;
+      const run = b.slice(i, j);
+      if (asStored) await opts.stored!.target.putMany(run.map((c) => ({ address: c.address, bytes: c.stored! })));
+      else await opts.target.putMany(run.map((c) => ({ address: c.address, bytes: c.bytes! })));
+      i = j;
+    }
     opts.onProgress?.({ ...progress });
+  };
+  const flush = async (): Promise<void> => {
+    await drain();
+    // The stored-form store is below the target's layers: flushing the target flushes it too.
+    await opts.target.flush();
+  };
+  const send = async (c: Loaded): Promise<void> => {
+    batch.push(c);
+    const size = (c.stored ?? c.bytes)!.length;
+    progress.chunks++;
+    progress.bytes += size;
+    sinceCheckpoint += size;
+    if (batch.length >= batchChunks) await drain();
+    if (sinceCheckpoint >= checkpointBytes) {
+      await flush();
+      sinceCheckpoint = 0;
+    }
   };
   /** The addresses among `addresses` not seen before and not on the destination (marks them seen). */
   const missing = async (addresses: readonly Uint8Array[]): Promise<Uint8Array[]> => {
@@ -108,15 +146,41 @@ export async function pushChunks(opts: PushChunksOptions): Promise<PushResult> {
     present += fresh.length - out.length;
     return out;
   };
-  const readChunks = async (addresses: Uint8Array[]): Promise<Chunk[]> => {
-    const got = await opts.chunks.getMany(addresses);
-    return addresses.map((address, i) => {
-      const bytes = got[i];
-      if (!bytes) {
-        throw new ProllyError(ErrorCodes.CHUNK_MISSING, `chunk ${toHex(address)} is needed for the push but no local or remote store has it`, { address: toHex(address) });
-      }
-      return { address, bytes };
-    });
+  const absent = (address: Uint8Array) =>
+    new ProllyError(ErrorCodes.CHUNK_MISSING, `chunk ${toHex(address)} is needed for the push but no local or remote store has it`, { address: toHex(address) });
+  /**
+   * Read chunks: stored form from the local store where possible (decompressed only when `inspect`:
+   * tree nodes are looked into, blob chunks are not), else canonical through `chunks`.
+   */
+  const load = async (addresses: Uint8Array[], inspect: boolean): Promise<Loaded[]> => {
+    const out: (Loaded | undefined)[] = new Array(addresses.length);
+    const rest: number[] = [];
+    if (opts.stored) {
+      const stored = await opts.stored.read(addresses);
+      const have: number[] = [];
+      stored.forEach((s, i) => (s === undefined ? rest.push(i) : have.push(i)));
+      // Local records are CRC-checked on read; decoded tree nodes are hash-checked too.
+      const canonical = inspect
+        ? await decodeStoredNodes(
+            have.map((i) => addresses[i]!),
+            have.map((i) => stored[i]!),
+            (a, b) => opts.stored!.decode(a, b),
+          )
+        : undefined;
+      have.forEach((i, k) => (out[i] = { address: addresses[i]!, bytes: canonical?.[k], stored: stored[i]! }));
+    } else {
+      for (let i = 0; i < addresses.length; i++) rest.push(i);
+    }
+    if (rest.length > 0) {
+      rest.sort((a, b) => a - b);
+      const got = await opts.chunks.getMany(rest.map((i) => addresses[i]!));
+      rest.forEach((i, k) => {
+        const bytes = got[k];
+        if (!bytes) throw absent(addresses[i]!);
+        out[i] = { address: addresses[i]!, bytes, stored: undefined };
+      });
+    }
+    return out as Loaded[];
   };
 
   const pushBlob = async (ref: BlobRef): Promise<void> => {
@@ -125,39 +189,43 @@ export async function pushChunks(opts: PushChunksOptions): Promise<PushResult> {
     for await (const a of blobChunkAddresses(opts.chunks, ref)) if (toHex(a) !== rootHex) rest.push(a);
     // Index and data chunks first (in reverse listing order: deeper index nodes before their parents), the root last.
     const need = (await missing(rest)).reverse();
-    for (let i = 0; i < need.length; i += batchChunks) for (const c of await readChunks(need.slice(i, i + batchChunks))) await send(c);
-    for (const c of await readChunks([ref.address])) await send(c);
+    for (let i = 0; i < need.length; i += batchChunks) for (const c of await load(need.slice(i, i + batchChunks), false)) await send(c);
+    for (const c of await load([ref.address], false)) await send(c);
   };
 
-  const visit = async (node: Node): Promise<void> => {
+  const visit = async (chunk: Loaded): Promise<void> => {
+    const node = Node.decode(chunk.bytes!, chunk.address);
     if (node.level > 0) {
+      // Internal nodes steer the walk: check them (leaves are checked by every reader of the remote).
+      if (chunk.stored && !equalBytes(sha256(chunk.bytes!), chunk.address)) {
+        throw new ProllyError(ErrorCodes.CHUNK_CORRUPT, `tree node ${toHex(chunk.address)} in the local store does not hash to its address; not pushing it`, { address: toHex(chunk.address) });
+      }
       const children: Uint8Array[] = [];
       for (let i = 0; i < node.size; i++) children.push(node.childAddress(i));
       const need = await missing(children);
       for (let i = 0; i < need.length; i += batchChunks) {
-        for (const child of await opts.nodes.getMany(need.slice(i, i + batchChunks))) await visit(child);
+        for (const child of await load(need.slice(i, i + batchChunks), true)) await visit(child);
       }
     } else {
-      const blobs: BlobRef[] = [];
+      let blobs: BlobRef[] | undefined;
       for (let i = 0; i < node.size; i++) {
-        const v = node.value(i);
-        if (v instanceof BlobRef) blobs.push(v);
+        if (node.payload(i)[0] !== VALUE_BLOB) continue;
+        (blobs ??= []).push(node.value(i) as BlobRef);
       }
-      if (blobs.length > 0) {
+      if (blobs) {
         const roots = await missing(blobs.map((b) => b.address));
         const needed = new Set(roots.map(toHex));
         for (const b of blobs) if (needed.delete(toHex(b.address))) await pushBlob(b);
       }
     }
-    await send({ address: node.address, bytes: node.bytes });
+    await send(chunk);
   };
 
   const schemas = await missing(opts.roots.flatMap((r) => (r.schema ? [r.schema] : [])));
-  for (const c of schemas.length ? await readChunks(schemas) : []) await send(c);
+  for (const c of schemas.length ? await load(schemas, false) : []) await send(c);
   const roots = await missing(opts.roots.map((r) => r.root));
-  for (const root of roots) await visit(await opts.nodes.get(root));
-  await drain();
-  await opts.target.flush();
+  for (const root of roots) for (const c of await load([root], true)) await visit(c);
+  await flush();
   return { ...progress, roots: opts.roots.length, present, ms: Math.round(performance.now() - t0) };
 }
 

@@ -7,7 +7,7 @@ import { ErrorCodes, ProllyError } from '../../errors.js';
 import type { ChunkStore } from '../chunk-store.js';
 import type { RepoStore } from '../tiered/repo-store.js';
 import type { Tier } from '../tiered/tier.js';
-import { listedHas } from './push.js';
+import { listedHas, type StoredCopy } from './push.js';
 
 /** A push destination. */
 export interface PushTarget {
@@ -17,6 +17,8 @@ export interface PushTarget {
   tiers: readonly Tier[];
   /** Which addresses every backend of the target has. */
   has: (addresses: readonly Uint8Array[]) => Promise<boolean[]>;
+  /** Stored-form copying from the local store, when the target is one object-store backend. */
+  stored: StoredCopy | undefined;
 }
 
 /**
@@ -50,5 +52,41 @@ export async function pushTarget(rs: RepoStore, remote?: string): Promise<PushTa
     }
     return out;
   };
-  return { store, tiers, has };
+  let stored: StoredCopy | undefined;
+  const only = tiers.length === 1 ? tiers[0]! : undefined;
+  const opened = only && only.type !== 'ipfs' ? await only.open() : undefined;
+  if (only && opened?.storedForm) {
+    const into = opened.storedForm;
+    const local = rs.local;
+    stored = {
+      read: (addresses) => local.local.getMany(addresses),
+      decode: (address, bytes) => local.compressing.decode(address, bytes),
+      target: {
+        // Count what goes up this way like the placement counts canonical writes.
+        ...bind(into),
+        putMany: async (chunks) => {
+          await into.putMany(chunks);
+          only.health.counters.chunksWritten += chunks.length;
+          for (const c of chunks) only.health.counters.bytesWritten += c.bytes.length;
+        },
+      },
+    };
+  }
+  return { store, tiers, has, stored };
+}
+
+/** The ChunkStore methods of `s`, bound (so a wrapper can override one of them). */
+function bind(s: ChunkStore): ChunkStore {
+  return {
+    name: s.name,
+    get: (a) => s.get(a),
+    getMany: (a) => s.getMany(a),
+    has: (a) => s.has(a),
+    hasMany: (a) => s.hasMany(a),
+    put: (c) => s.put(c),
+    putMany: (c) => s.putMany(c),
+    flush: () => s.flush(),
+    list: () => s.list(),
+    close: () => s.close(),
+  };
 }

@@ -96,7 +96,7 @@ export async function applyAgePolicy(opts: AgePolicyOptions): Promise<TierMove[]
     if (old.length === 0) continue;
     const stores = await hot.open();
     if (!opts.dryRun) {
-      const pushed = await pushChunks({ nodes: opts.nodes, chunks: opts.chunks, target: cold.store, roots: old });
+      const pushed = await pushChunks({ chunks: opts.chunks, target: cold.store, roots: old });
       move.copiedChunks = pushed.chunks;
       move.copiedBytes = pushed.bytes;
     }

@@ -135,6 +135,11 @@ export async function openRepoStore(config: ProllyConfig, loc: RepoLocation, opt
   }
   let placement: Placement | undefined;
   try {
+    if (config.storage.routing.strategy === 'erasure' && tiers.length > 0) {
+      // Erasure coding lives in src/store/erasure and registers its Placement with the settings it needs.
+      const { registerErasurePlacement } = await import('../erasure/placement.js');
+      registerErasurePlacement({ compression: config.compression, security: config.security, workTree: loc.workTree });
+    }
     placement = tiers.length > 0 ? createPlacement({ routing: effectiveRouting(config, tiers.length, options.onlyTiers !== undefined), tiers, readTimeoutMs: options.readTimeoutMs }) : undefined;
   } catch (err) {
     await local.store.close();

@@ -1,0 +1,133 @@
+/**
+ * Decompressing many stored tree nodes at once. Each call into the zstd binding costs tens of
+ * microseconds of overhead — more than decompressing a 4 KiB node — so a push that must look into
+ * every node would spend most of its time there. zstd decodes concatenated frames as the
+ * concatenation of their contents, and tree nodes are self-delimiting (docs/FORMAT.md: version,
+ * level, entry count, then length-prefixed entries), so one call decodes a whole batch and the
+ * output is split by parsing node lengths. Every piece is checked against its address (SHA-256),
+ * which also proves the split; anything that does not check out is decoded on its own.
+ */
+import { createRequire } from 'node:module';
+import { equalBytes } from '../../util/bytes.js';
+import { ADDRESS_BYTES, sha256 } from '../../util/hash.js';
+import { readVarint } from '../../util/varint.js';
+import { STORED_RAW, STORED_ZSTD } from '../compressing-store.js';
+
+interface ZstdBinding {
+  decompress(data: Buffer): Promise<Buffer>;
+}
+
+let zstd: ZstdBinding | undefined;
+function binding(): ZstdBinding {
+  if (!zstd) {
+    const require = createRequire(import.meta.url);
+    try {
+      zstd = require('@mongodb-js/zstd/bindings.js') as ZstdBinding;
+    } catch {
+      zstd = require('@mongodb-js/zstd') as ZstdBinding;
+    }
+  }
+  return zstd;
+}
+
+/**
+ * Byte length of the tree node starting at `o` in `buf`, or -1 when it does not parse.
+ * Leaf values: tag 0 + varint length + bytes, or tag 1 + 32-byte address + varint length;
+ * internal entries: 32-byte child address + varint count.
+ */
+export function nodeLength(buf: Uint8Array, o: number): number {
+  const start = o;
+  if (o + 3 > buf.length) return -1;
+  const level = buf[o + 1]!;
+  let r = readVarintSafe(buf, o + 2);
+  if (!r) return -1;
+  const n = r.value;
+  o = r.next;
+  for (let i = 0; i < n; i++) {
+    r = readVarintSafe(buf, o);
+    if (!r) return -1;
+    o = r.next + r.value;
+    if (o >= buf.length) return -1;
+    if (level === 0) {
+      const tag = buf[o];
+      if (tag === 0) {
+        r = readVarintSafe(buf, o + 1);
+        if (!r) return -1;
+        o = r.next + r.value;
+      } else if (tag === 1) {
+        r = readVarintSafe(buf, o + 1 + ADDRESS_BYTES);
+        if (!r) return -1;
+        o = r.next;
+      } else return -1;
+    } else {
+      r = readVarintSafe(buf, o + ADDRESS_BYTES);
+      if (!r) return -1;
+      o = r.next;
+    }
+    if (o > buf.length) return -1;
+  }
+  return o - start;
+}
+
+function readVarintSafe(buf: Uint8Array, o: number): { value: number; next: number } | undefined {
+  if (o >= buf.length) return undefined;
+  try {
+    return readVarint(buf, o);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Canonical bytes of stored-form tree nodes (one zstd call for the batch where possible).
+ * `decodeOne` decodes a single stored chunk (the compression layer's decode) for the leftovers.
+ *
+ * @example const nodes = await decodeStoredNodes(addresses, stored, (a, s) => compressing.decode(a, s));
+ */
+export async function decodeStoredNodes(
+  addresses: readonly Uint8Array[],
+  stored: readonly Uint8Array[],
+  decodeOne: (address: Uint8Array, stored: Uint8Array) => Promise<Uint8Array>,
+): Promise<Uint8Array[]> {
+  const out: (Uint8Array | undefined)[] = new Array(addresses.length);
+  const framed: number[] = [];
+  for (let i = 0; i < stored.length; i++) {
+    const s = stored[i]!;
+    if (s[0] === STORED_RAW) out[i] = s.subarray(1);
+    else if (s[0] === STORED_ZSTD) framed.push(i);
+  }
+  if (framed.length > 1) {
+    let total = 0;
+    for (const i of framed) total += stored[i]!.length - 1;
+    const joined = Buffer.allocUnsafe(total);
+    let p = 0;
+    for (const i of framed) {
+      const s = stored[i]!;
+      joined.set(s.subarray(1), p);
+      p += s.length - 1;
+    }
+    let whole: Buffer | undefined;
+    try {
+      whole = await binding().decompress(joined);
+    } catch {
+      whole = undefined; // a bad frame: decode one by one below, which names the chunk
+    }
+    if (whole) {
+      let o = 0;
+      for (const i of framed) {
+        const len = nodeLength(whole, o);
+        if (len < 0) break;
+        const piece = whole.subarray(o, o + len);
+        if (!equalBytes(sha256(piece), addresses[i]!)) break;
+        out[i] = piece;
+        o += len;
+      }
+    }
+  }
+  const left: Promise<void>[] = [];
+  for (let i = 0; i < out.length; i++) {
+    if (out[i] === undefined) left.push(decodeOne(addresses[i]!, stored[i]!).then((b) => void (out[i] = b)));
+  }
+  await Promise.all(left);
+  return out as Uint8Array[];
+}

@@ -18,7 +18,7 @@ import { concatBytes, utf8 } from '../src/util/bytes.js';
 export interface ProofBenchResult {
   /** proveKey, warm cache (ms). */
   proof_gen_ms: number;
-  /** verifyProof on the proof object: hex decoding, hashing, decoding, checks (ms). */
+  /** verifyProof on the proof object: base64 decoding, hashing, decoding, checks (ms). */
   proof_verify_ms: number;
   /** verifyProof on the JSON text, JSON.parse included (ms). */
   proof_verify_json_ms: number;
@@ -26,7 +26,7 @@ export interface ProofBenchResult {
   proof_bytes: number;
   /** Largest proof seen among the samples (bytes of JSON). */
   proof_bytes_max: number;
-  /** Node bytes the proof carries, before hex (median). */
+  /** Node bytes the proof carries, before base64 (median). */
   proof_node_bytes: number;
   /** A 100-entry range proof: generation and verification (ms), and its JSON size. */
   range100_gen_ms: number;
@@ -84,7 +84,7 @@ export async function benchProof(tree: ProllyTree, opts: { samples?: number } = 
     gen.push(performance.now() - t);
     const json = JSON.stringify(proof);
     sizes.push(Buffer.byteLength(json));
-    nodeBytes.push(proof.path.reduce((n, h) => n + h.length / 2, 0));
+    nodeBytes.push(proof.path.reduce((n, b64) => n + Buffer.from(b64, 'base64').length, 0));
     t = performance.now();
     if (!verifyProof(proof, { root }).valid) failures++;
     verify.push(performance.now() - t);

@@ -17,12 +17,11 @@
 import { CreateBucketCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-// @ts-expect-error s3rver ships no type declarations
-import S3rver from 's3rver';
 import type { BackendConfig } from '../src/config/config.js';
 import { mapLimit } from '../src/store/backends/concurrency.js';
 import { createS3Client } from '../src/store/backends/s3-backend.js';
@@ -116,7 +115,7 @@ export async function benchTiers(opts: BenchTiersOptions = {}): Promise<Record<s
     const s3: BackendConfig = { name: 's3', type: 's3', bucket, prefix: 'bench', endpoint };
     const ctx = (cache: string): TierContext => ({
       workTree: tmp,
-      compression: { type: 'zstd', level: 3 },
+      compression: { type: 'zstd', level: 3, local: false },
       uploadConcurrency: jobs,
       cacheDir: join(tmp, cache),
       clients: { s3: () => client },
@@ -211,7 +210,7 @@ async function benchIpfs(tmp: string, n: number, api: string | undefined): Promi
     const nodes = new NodeStore(stack.store);
     const tree = await ProllyTree.fromSorted(nodes, entries(n, 7));
     await nodes.flush();
-    const tier = new Tier({ name: 'ipfs', type: 'ipfs', endpoint: url }, { workTree: tmp, compression: { type: 'zstd', level: 3 } });
+    const tier = new Tier({ name: 'ipfs', type: 'ipfs', endpoint: url }, { workTree: tmp, compression: { type: 'zstd', level: 3, local: false } });
     const ipfs = (await tier.open()).ipfs!;
     const before = ipfs.stats.rpcCalls;
     const t0 = performance.now();
@@ -253,14 +252,35 @@ function countingClient(endpoint: string): { client: S3Client; counter: WireCoun
   return { client, counter };
 }
 
+/**
+ * s3rver in a child process (as a real server would be: its request handling does not share this
+ * process's event loop with the push being measured).
+ */
 async function startServer(directory: string): Promise<{ endpoint: string; stop(): Promise<void> }> {
   // s3rver's fixed test credentials, for the server this function starts.
   process.env.AWS_ACCESS_KEY_ID = 'S3RVER';
   process.env.AWS_SECRET_ACCESS_KEY = 'S3RVER';
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  const server = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory });
-  const info = (await server.run()) as AddressInfo;
-  return { endpoint: `http://127.0.0.1:${info.port}`, stop: async () => void (await server.close()) };
+  const s3rverMain = createRequire(import.meta.url).resolve('s3rver');
+  const script = `const S3rver = require(${JSON.stringify(s3rverMain)});
+new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory: ${JSON.stringify(directory)} }).run().then((a) => console.log('PORT ' + a.port));`;
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d;
+      const m = /PORT (\d+)/.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+    child.on('exit', (code) => reject(new Error(`s3rver exited with ${code}`)));
+  });
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    stop: async () => {
+      child.kill();
+      await new Promise((r) => child.once('exit', r));
+    },
+  };
 }
 const startS3rver = startServer;
 

@@ -64,6 +64,12 @@ const loaders: Record<string, () => Promise<CommandModule>> = {
   // Encryption and erasure coding (issue 7).
   repair: () => import('./commands/repair.js'),
   rekey: () => import('./commands/rekey.js'),
+  // Tamper evidence (issue 5).
+  proof: () => import('./commands/proof.js'),
+  'verify-proof': () => import('./commands/verify-proof.js'),
+  verify: () => import('./commands/verify.js'),
+  keygen: () => import('./commands/keygen.js'),
+  audit: () => import('./commands/audit.js'),
 };
 
 interface Spec {
@@ -117,6 +123,7 @@ const SPECS: Spec[] = [
       ['--replace', 'replace the dataset instead of upserting into it'],
       ['--table', 'load into a SQL table: create it (types inferred) or append to it'],
       ['--pk <columns>', 'with --table: primary key column(s) of a new table, comma-separated (default: a hidden row id)'],
+      ['--schema <sql>', 'with --table: the new table\'s CREATE TABLE statement (or @file.sql) instead of inferring types'],
     ],
   },
   {
@@ -136,6 +143,7 @@ const SPECS: Spec[] = [
     options: [
       ['-m, --message <message>', 'commit message'],
       ['--allow-empty', 'commit even when no dataset changed'],
+      ['-S, --sign [keyfile]', 'sign the commit (SSH Ed25519, git\'s gpgsig format) with this key, or [security] signing_key'],
     ],
   },
   {
@@ -280,6 +288,76 @@ const SPECS: Spec[] = [
     options: [
       ['--new-key <provider>', 're-wrap under the key this provider gives (env:NAME or file:PATH)'],
       ['--reencrypt', 'new data key: decrypt and re-encrypt every chunk, delete the old objects'],
+    ],
+  },
+  {
+    name: 'proof',
+    args: '<dataset> [key]',
+    summary: 'a Merkle proof that a key has its value (or is absent), or of every entry in a range, anchored to a commit',
+    example: 'git prolly proof users alice -o alice.proof.json\n  $ git prolly proof users --start a --end b --at v1.0 -o range.json',
+    options: [
+      ['--at <rev>', 'prove the dataset as of this revision (default HEAD)'],
+      ['-o, --output <file>', 'write the proof here (default: standard output)'],
+      ['--start <key>', 'range proof: first key (inclusive)'],
+      ['--end <key>', 'range proof: last key (inclusive)'],
+      ['--all', 'range proof of every entry'],
+      ['--hex', 'keys are given as hex bytes'],
+      ['--no-anchor', 'leave out the commit (the proof is then checked against a root only)'],
+    ],
+  },
+  {
+    name: 'verify-proof',
+    args: '<file>',
+    summary: 'check a proof file (no repository needed): exit 0 valid, 1 invalid',
+    example: 'git prolly verify-proof alice.proof.json --commit 3f2a…\n  $ git prolly verify-proof alice.proof.json --allowed-signers .prolly/allowed_signers',
+    options: [
+      ['--root <hex>', 'the trusted dataset root'],
+      ['--commit <sha>', 'the trusted commit id (checked through the proof\'s anchor)'],
+      ['--allowed-signers <file>', 'require the anchored commit to be signed by one of these signers'],
+    ],
+  },
+  {
+    name: 'verify',
+    args: '',
+    summary: 'check history for CI: signatures, commit chain, every node\'s hash (incremental); exit 0 good, 1 problem, 2 could not run',
+    example: 'git prolly verify --from origin/main~50 --require-signatures --junit verify.xml\n  $ git prolly verify --deep --remote archive',
+    options: [
+      ['--from <rev>', 'trusted, already verified revision: check only commits after it'],
+      ['--to <rev>', 'last revision to check (default HEAD)'],
+      ['--require-signatures', 'every commit must be signed by an allowed signer'],
+      ['--allowed-signers <file>', 'who may sign (default: [security] allowed_signers, then git config gpg.ssh.allowedSignersFile)'],
+      ['--deep', 'also check every blob chunk'],
+      ['--remote <name>', 'also check that this storage backend holds every chunk (without downloading where it can)'],
+      ['--branch <name>', 'the branch the range stands for, to check against the audit log'],
+      ['--no-audit', 'do not check the branch against the audit log'],
+      ['--junit <file>', 'also write a JUnit XML report'],
+    ],
+  },
+  {
+    name: 'keygen',
+    args: '',
+    summary: 'make an Ed25519 signing key (OpenSSH format) and print its allowed-signers line',
+    example: 'git prolly keygen --allowed-signers .prolly/allowed_signers',
+    options: [
+      ['--out <path>', 'private key file (public key: <path>.pub)', '~/.ssh/git-prolly_ed25519'],
+      ['--principal <email>', 'who the key signs as (default: your git e-mail)'],
+      ['--comment <text>', 'key comment (default: the principal)'],
+      ['--allowed-signers <file>', 'append the allowed-signers line to this file'],
+      ['--force', 'replace an existing key file'],
+    ],
+  },
+  {
+    name: 'audit',
+    args: '',
+    summary: 'the audit log (refs/prolly/audit): show it, --verify its chain and signatures, or --ack a branch tip',
+    example: 'git prolly audit -n 10\n  $ git prolly audit --verify --allowed-signers .prolly/allowed_signers',
+    options: [
+      ['--verify', 'check the chain, signatures and recorded branches (exit 1 on a problem)'],
+      ['-n, --limit <n>', 'show at most n entries'],
+      ['--allowed-signers <file>', 'who may sign entries'],
+      ['--require-signatures', 'with --verify: every entry must be signed by an allowed signer'],
+      ['--against <id>', 'with --verify: a log head seen before, which must still be in the log'],
+      ['--ack <reason>', 'record the current branch tip as acknowledged (after git pull, or a deliberate rewrite)'],
     ],
   },
   {

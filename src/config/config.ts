@@ -38,7 +38,7 @@ export interface RoutingConfig {
   strategy: RoutingStrategy;
   /** replicate: copies written. */
   replication_factor: number;
-  /** replicate: copies that must acknowledge a write. */
+  /** replicate: copies that must acknowledge a write; 0 (the default) means every copy. */
   quorum: number;
   /** erasure: data shards (k). */
   data_shards: number;
@@ -71,6 +71,11 @@ export interface CompressionConfig {
   type: 'zstd' | 'none';
   /** zstd level (1–22). */
   level: number;
+  /**
+   * Also compress chunks in the local store. Off by default: per-chunk zstd calls cost more time than
+   * local disk saves (docs/PERFORMANCE.md); packs sent to remote tiers are compressed either way.
+   */
+  local: boolean;
 }
 
 export interface SecurityConfig {
@@ -111,11 +116,11 @@ export function defaultConfig(): ProllyConfig {
   return {
     storage: {
       backends: [{ name: 'local', type: 'local', path: '.git/prolly/store' }],
-      routing: { strategy: 'single', replication_factor: 1, quorum: 1, data_shards: 4, parity_shards: 2, max_cloud_providers: 1 },
+      routing: { strategy: 'single', replication_factor: 1, quorum: 0, data_shards: 4, parity_shards: 2, max_cloud_providers: 1 },
       tamper_proof: { object_lock: false, retention_days: 0 },
     },
     cache: { size_mb: 256, ttl_seconds: 0 },
-    compression: { type: 'zstd', level: 3 },
+    compression: { type: 'zstd', level: 3, local: false },
     security: { sign_commits: false, client_encryption: false, key_provider: 'env' },
     diff: { textconv_max_entries: 10_000 },
   };
@@ -147,6 +152,7 @@ ttl_seconds = 0
 [compression]
 type = "zstd"
 level = 3
+local = false
 
 [security]
 sign_commits = false
@@ -182,7 +188,7 @@ const TABLES: Record<string, Record<string, Field>> = {
   'storage.routing': {
     strategy: { kind: 'enum', values: ['single', 'age-based', 'replicate', 'erasure'] },
     replication_factor: { kind: 'int', min: 1, max: 16 },
-    quorum: { kind: 'int', min: 1, max: 16 },
+    quorum: { kind: 'int', min: 0, max: 16 },
     data_shards: { kind: 'int', min: 1, max: 128 },
     parity_shards: { kind: 'int', min: 0, max: 128 },
     max_cloud_providers: { kind: 'int', min: 1, max: 64 },
@@ -192,7 +198,7 @@ const TABLES: Record<string, Record<string, Field>> = {
     retention_days: { kind: 'int', min: 0 },
   },
   cache: { size_mb: { kind: 'number', min: 0 }, ttl_seconds: { kind: 'number', min: 0 } },
-  compression: { type: { kind: 'enum', values: ['zstd', 'none'] }, level: { kind: 'int', min: 1, max: 22 } },
+  compression: { type: { kind: 'enum', values: ['zstd', 'none'] }, level: { kind: 'int', min: 1, max: 22 }, local: { kind: 'bool' } },
   security: {
     sign_commits: { kind: 'bool' },
     signing_key: { kind: 'string' },

@@ -6,10 +6,13 @@
  * @example
  * import { verifyProof } from 'git-prolly/verify';
  * const result = verifyProof(JSON.parse(text), { root: trustedRootHex });
+ * const anchored = verifyProof(text, { commit: trustedCommitId }); // through the proof's git-commit anchor
  */
 export { verifyProof, verifyRangeProof } from './verify.js';
 export { PROOF_FORMAT, PROOF_VERSION } from './types.js';
 export type {
+  AnchorResult,
+  GitCommitAnchor,
   KeyProof,
   KeyProofResult,
   Proof,

@@ -15,9 +15,9 @@ function valueJson(value: TreeValue): ProofValueJson {
   return value instanceof BlobRef ? { type: 'blob', address: toHex(value.address), length: value.length } : { type: 'inline', hex: toHex(value) };
 }
 
-/** Node bytes as hex (Node.bytes is a Buffer: its native hex encoder is much faster than a JS loop). */
-function nodeHex(node: Node): string {
-  return node.bytes.toString('hex');
+/** Node bytes as base64 (Node.bytes is a Buffer: its native encoder is much faster than a JS loop). */
+function nodeText(node: Node): string {
+  return node.bytes.toString('base64');
 }
 
 /**
@@ -34,7 +34,7 @@ export async function proveKey(tree: ProllyTree, key: Uint8Array): Promise<KeyPr
   const path: string[] = [];
   let node = tree.rootNode;
   for (;;) {
-    path.push(nodeHex(node));
+    path.push(nodeText(node));
     const i = node.lowerBound(key);
     if (node.level === 0) {
       const present = i < node.size && node.compareKey(i, key) === 0;
@@ -75,7 +75,7 @@ export async function proveRange(tree: ProllyTree, options: ProveRangeOptions = 
   const nodes: string[] = [];
   const entries: ProofEntryJson[] = [];
   const visit = async (node: Node): Promise<void> => {
-    nodes.push(nodeHex(node));
+    nodes.push(nodeText(node));
     if (node.level === 0) {
       for (let i = start ? node.lowerBound(start) : 0; i < node.size && (!end || node.compareKey(i, end) <= 0); i++) {
         entries.push({ key: toHex(node.key(i)), value: valueJson(node.value(i)) });

@@ -1,13 +1,18 @@
 /**
- * The proof format (docs/FORMAT.md, "Proofs"): plain JSON, bytes as lower-case hex, so a proof can be
- * printed, stored, mailed and checked by a verifier that shares no code with git-prolly. This module
- * holds types and constants only — it is part of the pure `git-prolly/verify` entry point.
+ * The proof format (docs/FORMAT.md, "Proofs"): plain JSON — keys, values and addresses as lower-case
+ * hex, node and git object bytes as base64 (a third smaller than hex, which keeps the largest key
+ * proof on a 1M-entry tree under 32 KiB) — so a proof can be printed, stored, mailed and checked by a
+ * verifier that shares no code with git-prolly. This module holds types and constants only — it is
+ * part of the pure `git-prolly/verify` entry point.
  */
 
 /** The `format` field of every proof. */
 export const PROOF_FORMAT = 'git-prolly-proof';
-/** The `version` field this code writes and the only one it verifies. */
-export const PROOF_VERSION = 1;
+/**
+ * The `version` field this code writes and the only one it verifies. Version 2 carries node bytes as
+ * base64 (version 1, never released, used hex) and defines the `git-commit` anchor.
+ */
+export const PROOF_VERSION = 2;
 
 /** A leaf value as a proof carries it: the bytes (inline values) or the blob reference (large values). */
 export type ProofValueJson =
@@ -25,16 +30,27 @@ export type ProofValueJson =
     };
 
 /**
- * Reserved: what links `root` to a git commit (commit object, tree entries down to the dataset's
- * pointer file). Version-1 verifiers do not read it: trust comes from the `root` the caller passes.
- * An anchor verifier checks the anchor against a trusted commit, obtains the root, then verifies the
- * proof against that root.
+ * What links `root` to a git commit: the commit object (with its signature, if any) and the git
+ * objects from the commit's tree down to the dataset's pointer file `.prolly/datasets/<dataset>`,
+ * which names the root. Verified against a trusted commit id (or, through the commit's signature,
+ * against a trusted signer), it makes the proof say "in signed commit C, key K had value V".
  */
-export interface ProofAnchor {
-  /** Anchor kind, e.g. "git-commit". TODO: defined by `git prolly proof`. */
-  type: string;
-  [field: string]: unknown;
+export interface GitCommitAnchor {
+  type: 'git-commit';
+  /** The commit id: 40 lower-case hex digits (SHA-1 of the commit object, git's default object format). */
+  commit: string;
+  /** The dataset: its pointer file is `.prolly/datasets/<dataset>` in the commit's tree. */
+  dataset: string;
+  /** The commit object's bytes (no `commit <size>` header), base64 — signature header included. */
+  commitObject: string;
+  /** The tree objects of the commit's root tree, `.prolly` and `.prolly/datasets`, in that order, base64. */
+  trees: string[];
+  /** The pointer file's bytes, base64. */
+  pointer: string;
 }
+
+/** An anchor; `git-commit` is the only type this version defines. */
+export type ProofAnchor = GitCommitAnchor;
 
 /** Fields shared by every proof. */
 interface ProofBase {
@@ -42,7 +58,7 @@ interface ProofBase {
   version: typeof PROOF_VERSION;
   /** Address of the tree root the proof is for, 64 hex digits. */
   root: string;
-  /** Optional link from a commit to `root`; null or absent when the proof is not anchored. */
+  /** Optional link from a git commit to `root`; null or absent when the proof is not anchored. */
   anchor?: ProofAnchor | null;
 }
 
@@ -56,7 +72,7 @@ export interface KeyProof extends ProofBase {
   key: string;
   /** Present exactly when kind is "inclusion". */
   value?: ProofValueJson;
-  /** Node bytes (hex), root first, each the child the lookup of `key` descends into. */
+  /** Node bytes (base64), root first, each the child the lookup of `key` descends into. */
   path: string[];
 }
 
@@ -78,6 +94,7 @@ export interface RangeProof extends ProofBase {
   /** Inclusive upper bound (hex), or null for "to the last key". */
   end: string | null;
   entries: ProofEntryJson[];
+  /** Node bytes (base64). */
   nodes: string[];
 }
 
@@ -92,6 +109,8 @@ export type ProofCheck =
   | 'format'
   /** The proof names a root other than the one it is verified against. */
   | 'root'
+  /** The anchor does not link the trusted commit to the proof's root (or is missing when a commit is trusted). */
+  | 'anchor'
   /** A node's SHA-256 is not the address its parent (or the trusted root) gives. */
   | 'hash'
   /** A node's bytes are not a canonical node. */
@@ -119,6 +138,8 @@ export interface KeyProofResult {
   key?: Uint8Array;
   /** The verified value, for a valid inclusion proof. */
   value?: ProofValue;
+  /** The verified anchor, when the proof carries one. */
+  anchor?: AnchorResult;
   /** Why the proof is invalid. */
   reason?: string;
   check?: ProofCheck;
@@ -134,6 +155,8 @@ export interface RangeProofResult {
   end?: Uint8Array | null;
   /** The verified entries, in key order, for a valid proof. */
   entries?: { key: Uint8Array; value: ProofValue }[];
+  /** The verified anchor, when the proof carries one. */
+  anchor?: AnchorResult;
   reason?: string;
   check?: ProofCheck;
   node?: number;
@@ -141,8 +164,35 @@ export interface RangeProofResult {
 
 export type ProofResult = KeyProofResult | RangeProofResult;
 
-/** What a proof is verified against. */
+/**
+ * What a proof is verified against: a trusted root, a trusted commit id (the proof's anchor then
+ * supplies the root), or both (they must agree). At least one is required.
+ */
 export interface VerifyOptions {
   /** The trusted root address: 32 bytes, or 64 hex digits. */
-  root: Uint8Array | string;
+  root?: Uint8Array | string;
+  /** A trusted commit id (40 hex digits): the proof must carry an anchor to it. */
+  commit?: string;
+}
+
+/** What a verified anchor established (present on results of proofs that carry one). */
+export interface AnchorResult {
+  type: 'git-commit';
+  /** The commit id the anchor's commit object hashes to. */
+  commit: string;
+  dataset: string;
+  /** The commit's tree id. */
+  tree: string;
+  /** The root the dataset's pointer file names at that commit (= the proof's root). */
+  root: Uint8Array;
+  /** The commit carries a `gpgsig` signature header. */
+  signed: boolean;
+  /** The armored signature (an SSHSIG for git-prolly commits), when signed. */
+  signature?: string;
+  /** The bytes the signature covers: the commit object without its signature header. */
+  signedPayload?: Uint8Array;
+  /** The committer line (`Name <email> time tz`). */
+  committer?: string;
+  /** Committer time, seconds since the epoch. */
+  committedAt?: number;
 }

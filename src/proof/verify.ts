@@ -7,6 +7,8 @@
  */
 import { sha256 } from '@noble/hashes/sha2.js';
 import { ErrorCodes, ProllyError } from '../errors.js';
+import { AnchorError, verifyAnchor } from './anchor.js';
+import { base64ToBytes } from './base64.js';
 import { bytesToHex, compareKeys, decodeNode, hexToBytes, lowerBound, NodeDecodeError, type DecodedNode } from './node-decoder.js';
 import {
   PROOF_FORMAT,
@@ -20,6 +22,7 @@ import {
   type RangeProof,
   type RangeProofResult,
   type VerifyOptions,
+  type AnchorResult,
 } from './types.js';
 
 /** A failed check, thrown inside the verifier and turned into a `valid: false` result. */
@@ -58,12 +61,29 @@ function describeValue(v: ProofValue): string {
   return v.type === 'inline' ? `inline ${v.bytes.length} bytes ${show(v.bytes)}` : `blob ${bytesToHex(v.address)} of ${v.length} bytes`;
 }
 
-function trustedRoot(options: VerifyOptions): Uint8Array {
-  const root = typeof options?.root === 'string' ? hexToBytes(options.root) : options?.root;
-  if (!(root instanceof Uint8Array) || root.length !== 32) {
-    throw new ProllyError(ErrorCodes.INVALID_ARGUMENT, 'verifyProof needs the trusted root: 32 bytes or 64 lower-case hex digits', { root: String(options?.root) });
+/** What the caller trusts: a root, a commit, or both. Throws EINVAL when neither is usable. */
+interface Trust {
+  root: Uint8Array | undefined;
+  commit: string | undefined;
+}
+
+function trustOf(options: VerifyOptions): Trust {
+  const given = options?.root;
+  const commit = options?.commit;
+  if (commit !== undefined && (typeof commit !== 'string' || !/^[0-9a-f]{40}$/.test(commit))) {
+    throw new ProllyError(ErrorCodes.INVALID_ARGUMENT, 'the trusted commit must be 40 lower-case hex digits', { commit: String(commit) });
   }
-  return root;
+  if (given === undefined) {
+    if (commit === undefined) {
+      throw new ProllyError(ErrorCodes.INVALID_ARGUMENT, 'verifyProof needs something to trust: { root } (32 bytes or 64 lower-case hex digits) and/or { commit } (40 hex digits)');
+    }
+    return { root: undefined, commit };
+  }
+  const root = typeof given === 'string' ? hexToBytes(given) : given;
+  if (!(root instanceof Uint8Array) || root.length !== 32) {
+    throw new ProllyError(ErrorCodes.INVALID_ARGUMENT, 'verifyProof needs the trusted root: 32 bytes or 64 lower-case hex digits', { root: String(given) });
+  }
+  return { root, commit };
 }
 
 function parseProof(input: unknown): Record<string, unknown> {
@@ -81,6 +101,27 @@ function parseProof(input: unknown): Record<string, unknown> {
   if (p.version !== PROOF_VERSION) fail('format', `proof version ${JSON.stringify(p.version)} is not supported (this verifier reads version ${PROOF_VERSION})`);
   if (p.anchor !== undefined && p.anchor !== null && (typeof p.anchor !== 'object' || Array.isArray(p.anchor))) fail('format', 'anchor must be an object or null');
   return p;
+}
+
+/**
+ * The root to verify the nodes against: the anchor (when present) must link to the proof's root —
+ * and to the trusted commit, when one is given; a trusted root must equal the proof's root.
+ */
+function establishRoot(p: Record<string, unknown>, trust: Trust, result: { anchor?: AnchorResult }): Uint8Array {
+  const claimed = hexField(p.root, 'root', 32);
+  const hasAnchor = p.anchor !== undefined && p.anchor !== null;
+  if (hasAnchor) {
+    try {
+      result.anchor = verifyAnchor(p.anchor, { root: claimed, ...(trust.commit !== undefined ? { trustedCommit: trust.commit } : {}) });
+    } catch (e) {
+      if (e instanceof AnchorError) fail(e.check, e.message);
+      throw e;
+    }
+  } else if (trust.commit !== undefined) {
+    fail('anchor', `the proof carries no anchor, so it cannot be checked against commit ${trust.commit}; verify it against a trusted root instead`);
+  }
+  if (trust.root) checkRoot(p, trust.root);
+  return claimed;
 }
 
 function hexField(value: unknown, name: string, bytes?: number): Uint8Array {
@@ -108,10 +149,10 @@ function parseValue(v: unknown, name: string): ProofValue {
 }
 
 function parseNodes(v: unknown, name: string): Uint8Array[] {
-  if (!Array.isArray(v) || v.length === 0) fail('format', `${name} must be a non-empty array of hex node bytes`);
+  if (!Array.isArray(v) || v.length === 0) fail('format', `${name} must be a non-empty array of base64 node bytes`);
   return v.map((n, i) => {
-    const b = hexToBytes(n);
-    if (!b) fail('format', `${name}[${i}] is not lower-case hex`, i);
+    const b = base64ToBytes(n);
+    if (!b) fail('format', `${name}[${i}] is not canonical base64`, i);
     return b;
   });
 }
@@ -160,13 +201,13 @@ function expectChild(node: DecodedNode, index: number, i: number, lower: Uint8Ar
   return { parent: index, entry: i, level: node.level - 1, lower: i > 0 ? node.keys[i - 1] : lower, upper: node.keys[i]!, count: node.counts[i]! };
 }
 
-function verifyKeyProofOrThrow(p: Record<string, unknown>, root: Uint8Array, result: KeyProofResult): void {
+function verifyKeyProofOrThrow(p: Record<string, unknown>, trust: Trust, result: KeyProofResult): void {
   const key = hexField(p.key, 'key');
   result.key = key;
   const claimed = p.kind === 'inclusion' ? parseValue(p.value, 'value') : undefined;
   if (p.kind === 'absence' && p.value !== undefined) fail('format', 'an absence proof carries no value');
   const path = parseNodes(p.path, 'path');
-  checkRoot(p, root);
+  const root = establishRoot(p, trust, result);
 
   let address = root;
   let from: ChildExpectation | undefined;
@@ -198,7 +239,7 @@ function verifyKeyProofOrThrow(p: Record<string, unknown>, root: Uint8Array, res
   }
 }
 
-function verifyRangeProofOrThrow(p: Record<string, unknown>, root: Uint8Array, result: RangeProofResult): void {
+function verifyRangeProofOrThrow(p: Record<string, unknown>, trust: Trust, result: RangeProofResult): void {
   const start = p.start === null ? null : hexField(p.start, 'start');
   const end = p.end === null ? null : hexField(p.end, 'end');
   result.start = start;
@@ -211,7 +252,7 @@ function verifyRangeProofOrThrow(p: Record<string, unknown>, root: Uint8Array, r
     return { key: hexField(o.key, `entries[${j}].key`), value: parseValue(o.value, `entries[${j}].value`) };
   });
   const nodes = parseNodes(p.nodes, 'nodes');
-  checkRoot(p, root);
+  const root = establishRoot(p, trust, result);
 
   const found: { key: Uint8Array; value: ProofValue }[] = [];
   let next = 0;
@@ -269,12 +310,13 @@ function run<R extends { valid: boolean; reason?: string; check?: ProofCheck; no
 }
 
 /**
- * Verify a proof (an object, or its JSON text) against a trusted root. Inclusion and absence proofs
- * give `{ valid, kind, key, value? }`; range proofs are passed on to `verifyRangeProof`. Never throws
- * for a bad proof — only for a missing or malformed `root` option.
+ * Verify a proof (an object, or its JSON text) against a trusted root, or a trusted commit id through
+ * the proof's anchor (or both). Inclusion and absence proofs give `{ valid, kind, key, value?,
+ * anchor? }`; range proofs are passed on to `verifyRangeProof`. Never throws for a bad proof — only
+ * when `options` trusts nothing usable.
  *
  * @example
- * const r = verifyProof(proof, { root: '5f1c…' });
+ * const r = verifyProof(proof, { root: '5f1c…' });  // or { commit: '9a3e…' } for an anchored proof
  * if (!r.valid) console.error(`${r.check}: ${r.reason}`);
  * else if (r.kind === 'inclusion') use(r.value);
  */
@@ -282,7 +324,7 @@ export function verifyProof(proof: KeyProof, options: VerifyOptions): KeyProofRe
 export function verifyProof(proof: RangeProof, options: VerifyOptions): RangeProofResult;
 export function verifyProof(proof: Proof | string | unknown, options: VerifyOptions): ProofResult;
 export function verifyProof(proof: unknown, options: VerifyOptions): ProofResult {
-  const root = trustedRoot(options);
+  const trust = trustOf(options);
   let parsed: Record<string, unknown> | undefined;
   const early = run<KeyProofResult>({ valid: false, kind: 'inclusion' }, () => {
     parsed = parseProof(proof);
@@ -297,7 +339,7 @@ export function verifyProof(proof: unknown, options: VerifyOptions): ProofResult
   const p = parsed!;
   if (p.kind === 'range') return verifyRangeProof(p, options);
   const result: KeyProofResult = { valid: false, kind: p.kind as 'inclusion' | 'absence' };
-  return run(result, () => verifyKeyProofOrThrow(p, root, result));
+  return run(result, () => verifyKeyProofOrThrow(p, trust, result));
 }
 
 /**
@@ -309,11 +351,11 @@ export function verifyProof(proof: unknown, options: VerifyOptions): ProofResult
  * if (r.valid) for (const { key, value } of r.entries!) …
  */
 export function verifyRangeProof(proof: RangeProof | string | unknown, options: VerifyOptions): RangeProofResult {
-  const root = trustedRoot(options);
+  const trust = trustOf(options);
   const result: RangeProofResult = { valid: false, kind: 'range' };
   return run(result, () => {
     const p = parseProof(proof);
     if (p.kind !== 'range') fail('format', `proof kind ${JSON.stringify(p.kind)} is not "range"`);
-    verifyRangeProofOrThrow(p, root, result);
+    verifyRangeProofOrThrow(p, trust, result);
   });
 }

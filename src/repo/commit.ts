@@ -107,7 +107,7 @@ export async function commitDatasets(repo: Repo, options: CommitOptions): Promis
   const author = gitIdentity({ role: 'author', config });
   const committer = gitIdentity({ role: 'committer', config });
   const parents = [...(head.oid ? [head.oid] : []), ...mergeHeads];
-  const sign = options.sign ?? defaultSigner(repo);
+  const sign = options.sign ?? configuredSigner(repo);
   const oid = await writeCommit(git, { tree, parents, author, committer, message, sign });
 
   const kind = mergeHeads.length > 0 ? 'commit (merge)' : head.oid ? 'commit' : 'commit (initial)';
@@ -147,19 +147,41 @@ export async function writeCommit(
   return git.writeCommitObject(commit);
 }
 
-/** The signer configured in `[security]`, or undefined when signing is off. */
-function defaultSigner(repo: Repo): ((payload: string) => Promise<string>) | undefined {
+/**
+ * Absolute path of a signing-key setting: `~/` is the home directory, a relative path is taken from
+ * the work tree root (where `.prolly/config.toml` lives).
+ * @example signingKeyPath(repo, '~/.ssh/id_ed25519') // '/home/me/.ssh/id_ed25519'
+ */
+export function signingKeyPath(repo: Pick<Repo, 'paths'>, setting: string): string {
+  return setting.startsWith('~/') ? join(homedir(), setting.slice(2)) : resolve(repo.paths.workTree, setting);
+}
+
+/**
+ * A commit signer for an unencrypted OpenSSH Ed25519 private key file: SSHSIG, namespace "git", as
+ * `git verify-commit` expects. The key is read on first use (EKEYENCRYPTED / EBADKEY name the file).
+ * @example await repo.commit({ message: 'm', sign: keyFileSigner('/home/me/.ssh/id_ed25519') })
+ */
+export function keyFileSigner(keyPath: string): (payload: string) => Promise<string> {
+  let key: Promise<import('../sign/ssh-key.js').SshEd25519PrivateKey> | undefined;
+  return async (payload) => {
+    const { readOpenSshPrivateKeyFile, signCommitPayload } = await import('../sign/index.js');
+    key ??= readOpenSshPrivateKeyFile(keyPath);
+    return signCommitPayload({ payload, privateKey: await key });
+  };
+}
+
+/**
+ * The signer `[security]` configures (sign_commits = true with signing_key), or undefined when
+ * commits are not signed. EBADCONFIG when sign_commits is on without a key.
+ * @example const sign = configuredSigner(repo); // pass to writeCommit
+ */
+export function configuredSigner(repo: Repo): ((payload: string) => Promise<string>) | undefined {
   const { sign_commits, signing_key } = repo.config.security;
   if (!sign_commits) return undefined;
   if (!signing_key) {
     throw new ProllyError(ErrorCodes.BAD_CONFIG, '[security] sign_commits = true needs signing_key (path of an SSH Ed25519 private key)', { key: 'security.signing_key' });
   }
-  const keyPath = signing_key.startsWith('~/') ? join(homedir(), signing_key.slice(2)) : resolve(repo.paths.workTree, signing_key);
-  return async (payload) => {
-    const { parseOpenSshPrivateKey, signCommitPayload } = await import('../sign/index.js');
-    const privateKey = parseOpenSshPrivateKey(readFileSync(keyPath, 'utf8'), { source: keyPath });
-    return signCommitPayload({ payload, privateKey });
-  };
+  return keyFileSigner(signingKeyPath(repo, signing_key));
 }
 
 function readMergeHeads(gitDir: string): string[] {

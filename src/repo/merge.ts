@@ -21,7 +21,7 @@ import { ProllyTree } from '../tree/prolly-tree.js';
 import { writeFileAtomicSync } from '../util/atomic-file.js';
 import { equalBytes, toHex, utf8 } from '../util/bytes.js';
 import { readConflicts, saveRecord, writeConflicts } from './conflicts.js';
-import { writeCommit } from './commit.js';
+import { configuredSigner, writeCommit } from './commit.js';
 import { cleanMessage, type GitRepo, type GitTreeEntry } from './git.js';
 import { gitIdentity, readGitConfig } from './git-config.js';
 import { indexEntryFor, readIndex, writeIndex, type IndexEntry } from './git-index.js';
@@ -282,7 +282,7 @@ export async function mergeRevision(repo: Repo, options: RepoMergeOptions): Prom
     await access.nodes.flush();
     if (!tree) throw new ProllyError(ErrorCodes.GIT_STATE, `merge of ${options.rev} produced no tree`);
     newTree = tree;
-    newOid = await writeCommit(git, { tree, parents: [head.oid, theirs], author, committer, message });
+    newOid = await writeCommit(git, { tree, parents: [head.oid, theirs], author, committer, message, sign: configuredSigner(repo) });
     kind = 'merge';
   }
 

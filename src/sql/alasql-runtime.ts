@@ -35,7 +35,10 @@ export const alasql: Any = createRequire(import.meta.url)('alasql');
 /** alasql's AST classes (yy.Select, yy.Op, yy.Column…). */
 export const yy: Any = alasql.yy;
 
-/** Compares two values in SQLite's order: NULL < numbers < text < bytes < anything else. */
+/**
+ * Compares two values in SQLite's order: NULL < numbers < text < bytes < anything else.
+ * @example compareSqlOrder(null, 0) // -1; compareSqlOrder(2, 'a') // -1
+ */
 export function compareSqlOrder(a: unknown, b: unknown): number {
   const ra = rank(a);
   const rb = rank(b);
@@ -70,7 +73,10 @@ function rank(v: unknown): number {
   return 4;
 }
 
-/** Code point order of two strings (UTF-16 order with the surrogate fix-up). */
+/**
+ * Code point order of two strings (UTF-16 order with the surrogate fix-up).
+ * @example compareText('\u{10000}', '\uFFFF') // 1
+ */
 export function compareText(a: string, b: string): number {
   if (a === b) return 0;
   const n = a.length < b.length ? a.length : b.length;
@@ -91,7 +97,10 @@ export function compareText(a: string, b: string): number {
 
 let patched = false;
 
-/** Apply the corrections (idempotent). */
+/**
+ * Apply the corrections (idempotent).
+ * @example patchAlasql(); // before the first query (createDatabase and parseStatement call it)
+ */
 export function patchAlasql(): void {
   if (patched) return;
   patched = true;
@@ -183,6 +192,14 @@ export function patchAlasql(): void {
         const eq = `(a === b || (typeof a === 'object' && alasql.prollyEq(a, b)))`;
         return `((a, b) => a == null || b == null || a !== a || b !== b ? void 0 : ${this.op === '=' ? eq : `!${eq}`})(${js(this.left)}, ${js(this.right)})`;
       }
+      case 'NOT IN': {
+        if (!(this.right instanceof yy.Select) || this.allsome) break;
+        // SQL: x NOT IN (subquery) is NULL, not true, when x is absent but the subquery returned a NULL.
+        const q = `this.queriesfn[${this.queriesidx}]`;
+        const fresh = `alasql.prollyListInfo(alasql.utils.flatArray(${q}(params, null, ${context})))`;
+        const list = `((${q}.query && ${q}.query.isCorrelated) ? ${fresh} : ((this.prollyNotIn = this.prollyNotIn || {})[${this.queriesidx}] || (this.prollyNotIn[${this.queriesidx}] = ${fresh})))`;
+        return `((l, info) => l == null ? void 0 : info.set.has(alasql.utils.getValueOf(l)) ? false : info.hasNull ? void 0 : true)(${js(this.left)}, ${list})`;
+      }
       case '||':
         return `((a, b) => a == null || b == null ? void 0 : alasql.prollyText(a) + alasql.prollyText(b))(${js(this.left)}, ${js(this.right)})`;
       case '/':
@@ -193,6 +210,7 @@ export function patchAlasql(): void {
     return opToJS.call(this, context, tableid, defcols);
   };
 
+  alasql.prollyListInfo = (values: Any[]) => ({ set: new Set(values.map((v) => alasql.utils.getValueOf(v))), hasNull: values.some((v) => v === null || v === undefined) });
   alasql.prollyEq = (a: Any, b: Any) => {
     if (a instanceof Uint8Array && b instanceof Uint8Array) return a.length === b.length && compareBytes(a, b) === 0;
     if (a instanceof Uint8Array || b instanceof Uint8Array || typeof b !== 'object') return false;
@@ -493,11 +511,13 @@ export function isAlasqlKeyword(word: string): boolean {
   const key = word.toLowerCase();
   let hit = keywordCache.get(key);
   if (hit === undefined) {
-    patchAlasql();
-    hookParser();
+    // One token from alasql's lexer: anything but a plain LITERAL is a keyword to it (quoting a
+    // non-reserved one does no harm). Much cheaper than parsing a probe statement.
     try {
-      const st = alasql.parse(`SELECT ${word} FROM t`).statements[0];
-      hit = !(st?.columns?.[0] instanceof yy.Column && String(st.columns[0].columnid) === word);
+      const lexer = alasql.parser.lexer;
+      lexer.setInput(word, {});
+      const token = lexer.lex();
+      hit = alasql.parser.terminals_[token] !== 'LITERAL' || lexer.match !== word;
     } catch {
       hit = true;
     }

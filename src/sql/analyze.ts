@@ -174,14 +174,20 @@ function readOnlyRevision(name: string): ProllyError {
   return new ProllyError(ErrorCodes.READ_ONLY, `${name.replace(REVISION_SEPARATOR, ' AS OF ')}: tables at a revision are read-only`, { table: name });
 }
 
-/** The expression inside a WHERE clause (alasql wraps SELECT's in a yy.Expression). */
+/**
+ * The expression inside a WHERE clause (alasql wraps SELECT's in a yy.Expression).
+ * @example unwrap(select.where) // the yy.Op inside
+ */
 export function unwrap(e: Any): Any {
   let x = e;
   while (x && x instanceof yy.Expression) x = x.expression;
   return x;
 }
 
-/** Call `found` for each subquery (yy.Select) inside an expression tree, without descending into them. */
+/**
+ * Call `found` for each subquery (yy.Select) inside an expression tree, without descending into them.
+ * @example findSelects(select.where, (sub) => subqueries.push(sub))
+ */
 export function findSelects(node: Any, found: (s: Any) => void, seen = new Set<Any>()): void {
   if (node === null || typeof node !== 'object' || seen.has(node)) return;
   seen.add(node);
@@ -199,7 +205,10 @@ export function findSelects(node: Any, found: (s: Any) => void, seen = new Set<A
   }
 }
 
-/** Call `visit` on every node of an expression tree (not inside subqueries); post-order. */
+/**
+ * Call `visit` on every node of an expression tree (not inside subqueries); post-order.
+ * @example walkExpression(expr, (n) => { if (n instanceof yy.Column) names.push(n.columnid); })
+ */
 export function walkExpression(node: Any, visit: (n: Any, parent: Any) => void, parent: Any = undefined, seen = new Set<Any>()): void {
   if (node === null || typeof node !== 'object' || seen.has(node)) return;
   seen.add(node);
@@ -215,7 +224,10 @@ export function walkExpression(node: Any, visit: (n: Any, parent: Any) => void, 
   visit(node, parent);
 }
 
-/** The column of a reference named `name` (case-insensitive), if the reference's columns are known. */
+/**
+ * The column of a reference named `name` (case-insensitive), if the reference's columns are known.
+ * @example refColumn(ref, 'NAME')?.name // 'name'
+ */
 export function refColumn(ref: TableRef, name: string): ColumnSchema | { name: string; type?: ColumnType } | undefined {
   if (ref.schema) {
     const c = findColumn(ref.schema, name);

@@ -11,8 +11,8 @@
  */
 import { ErrorCodes, ProllyError } from '../errors.js';
 import { fromHex } from '../util/bytes.js';
-import { isTrivia, syntaxError, unquoteIdentifier, unquoteString, type StatementText, type Token } from './lexer.js';
-import type { ColumnDefinition } from './schema.js';
+import { isTrivia, splitStatements, syntaxError, unquoteIdentifier, unquoteString, type StatementText, type Token } from './lexer.js';
+import { addIndex, defineTable, type ColumnDefinition } from './schema.js';
 import type { ColumnType } from './types.js';
 import { isAlasqlKeyword } from './alasql-runtime.js';
 
@@ -45,7 +45,10 @@ const TYPE_NAMES: Record<string, ColumnType> = {
   DATETIME: 'datetime', TIMESTAMP: 'datetime', TIMESTAMPTZ: 'datetime',
 };
 
-/** Names that the engine reserves for itself. */
+/**
+ * Names that the engine reserves for itself.
+ * @example checkUserTableName('prolly_x', token) // throws
+ */
 export function checkUserTableName(name: string, at: Token): void {
   if (/^(__prolly|prolly_)/i.test(name)) throw syntaxError(`table names starting with "prolly_" or "__prolly" are reserved for system tables`, at, name);
 }
@@ -309,7 +312,10 @@ export function parseDdl(statement: StatementText): DdlCommand | undefined {
   return undefined;
 }
 
-/** An identifier as SQL text, quoted when it is not a plain word. */
+/**
+ * An identifier as SQL text, quoted when it is not a plain word.
+ * @example quoteIdentifier('when') // '"when"'
+ */
 export function quoteIdentifier(name: string): string {
   return /^[A-Za-z_][A-Za-z0-9_]*$/.test(name) && !RESERVED.has(name.toUpperCase()) && !isAlasqlKeyword(name) ? name : `"${name.replace(/"/g, '""')}"`;
 }
@@ -361,19 +367,79 @@ export interface LiteralInsert {
 /**
  * Parse `INSERT [OR REPLACE] INTO t [(a, b)] VALUES (…), (…)` when every value is a literal (number,
  * text, x'…', TRUE, FALSE, NULL, or a parameter); undefined for anything else (alasql parses that).
- * NULL is `null` here (explicitly NULL, unlike an omitted column).
+ * NULL is `null` here (explicitly NULL, unlike an omitted column). Scans the text directly: a
+ * 10,000-row INSERT is megabytes of SQL, and tokens would be most of the work.
  * @example parseLiteralInsert(splitStatements("INSERT INTO t VALUES (1, 'a')")[0], [])?.rows // [[1, 'a']]
  */
 export function parseLiteralInsert(statement: StatementText, params: unknown): LiteralInsert | undefined {
-  const tokens = statement.tokens.filter((t) => !isTrivia(t));
+  const sql = statement.text;
+  const n = sql.length;
   let i = 0;
-  const word = (w: string) => tokens[i]?.kind === 'word' && tokens[i]!.text.toUpperCase() === w && (i++, true);
-  const punct = (p: string) => tokens[i]?.kind === 'punct' && tokens[i]!.text === p && (i++, true);
+  const skip = () => {
+    for (;;) {
+      while (i < n) {
+        const c = sql.charCodeAt(i);
+        if (c === 32 || c === 10 || c === 9 || c === 13) i++;
+        else break;
+      }
+      if (sql.charCodeAt(i) === 45 && sql.charCodeAt(i + 1) === 45) {
+        const j = sql.indexOf('\n', i);
+        i = j < 0 ? n : j;
+        continue;
+      }
+      if (sql.charCodeAt(i) === 47 && sql.charCodeAt(i + 1) === 42) {
+        const j = sql.indexOf('*/', i + 2);
+        if (j < 0) return;
+        i = j + 2;
+        continue;
+      }
+      return;
+    }
+  };
+  const isWordChar = (c: number) => (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || (c >= 48 && c <= 57) || c === 36 || c >= 0x80;
+  const word = (w: string): boolean => {
+    skip();
+    if (sql.length - i < w.length || sql.slice(i, i + w.length).toUpperCase() !== w || isWordChar(sql.charCodeAt(i + w.length))) return false;
+    i += w.length;
+    return true;
+  };
+  const punct = (p: number): boolean => {
+    skip();
+    if (sql.charCodeAt(i) !== p) return false;
+    i++;
+    return true;
+  };
+  const quoted = (q: number): string | undefined => {
+    // i is at the opening quote; a doubled quote is the quote itself
+    let out = '';
+    let j = i + 1;
+    for (;;) {
+      const k = sql.indexOf(String.fromCharCode(q), j);
+      if (k < 0) return undefined;
+      out += sql.slice(j, k);
+      if (sql.charCodeAt(k + 1) === q) {
+        out += String.fromCharCode(q);
+        j = k + 2;
+        continue;
+      }
+      i = k + 1;
+      return out;
+    }
+  };
   const name = (): string | undefined => {
-    const t = tokens[i];
-    if (t?.kind === 'word') return i++, t.text;
-    if (t?.kind === 'quoted') return i++, unquoteIdentifier(t.text);
-    return undefined;
+    skip();
+    const c = sql.charCodeAt(i);
+    if (c === 34 || c === 96) return quoted(c);
+    if (c === 91) {
+      const k = sql.indexOf(']', i);
+      if (k < 0) return undefined;
+      const v = sql.slice(i + 1, k);
+      i = k + 1;
+      return v;
+    }
+    const j = i;
+    while (i < n && isWordChar(sql.charCodeAt(i))) i++;
+    return i > j && !(sql.charCodeAt(j) >= 48 && sql.charCodeAt(j) <= 57) ? sql.slice(j, i) : undefined;
   };
   let orReplace = false;
   if (word('REPLACE')) orReplace = true;
@@ -388,68 +454,94 @@ export function parseLiteralInsert(statement: StatementText, params: unknown): L
   const table = name();
   if (table === undefined || table.includes('@')) return undefined;
   let columns: string[] | undefined;
-  if (punct('(')) {
+  if (punct(40)) {
     columns = [];
     do {
       const c = name();
       if (c === undefined) return undefined;
       columns.push(c);
-    } while (punct(','));
-    if (!punct(')')) return undefined;
+    } while (punct(44));
+    if (!punct(41)) return undefined;
   }
   if (!word('VALUES')) return undefined;
   let positional = 0;
-  const literal = (): { v: unknown } | undefined => {
-    const t = tokens[i];
-    if (!t) return undefined;
-    let sign = 1;
-    if (t.kind === 'punct' && (t.text === '-' || t.text === '+')) {
-      const n = tokens[i + 1];
-      if (n?.kind !== 'number') return undefined;
-      sign = t.text === '-' ? -1 : 1;
-      i++;
-      return literal2(tokens[i++]!, sign);
+  const NONE = Symbol('not a literal');
+  const number = (sign: number): unknown => {
+    const m = /^(?:0[xX][0-9a-fA-F]+|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)/.exec(sql.slice(i, i + 64));
+    if (!m) return NONE;
+    const text = m[0];
+    i += text.length;
+    if (isWordChar(sql.charCodeAt(i))) return NONE;
+    if (/^0x/i.test(text)) return sign * Number.parseInt(text.slice(2), 16);
+    if (/^\d+$/.test(text)) {
+      const v = Number(text);
+      if (Number.isSafeInteger(v)) return sign * v === 0 ? 0 : sign * v;
+      return BigInt(text) * BigInt(sign);
     }
-    if (t.kind === 'param') {
-      i++;
-      const p = params as Record<string | number, unknown> | undefined;
-      const key = t.text === '?' ? positional++ : t.text.slice(1);
-      return { v: p?.[key] ?? null };
-    }
-    i++;
-    return literal2(t, 1);
+    return sign * Number(text);
   };
-  const literal2 = (t: Token, sign: number): { v: unknown } | undefined => {
-    if (t.kind === 'number') {
-      if (/^0x/i.test(t.text)) return { v: sign * Number.parseInt(t.text.slice(2), 16) };
-      if (/^\d+$/.test(t.text)) {
-        const n = Number(t.text);
-        if (Number.isSafeInteger(n)) return { v: sign * n === 0 ? 0 : sign * n };
-        return { v: BigInt(t.text) * BigInt(sign) };
-      }
-      return { v: sign * Number(t.text) };
+  const literal = (): unknown => {
+    skip();
+    const c = sql.charCodeAt(i);
+    if (c === 45 || c === 43) {
+      i++;
+      skip();
+      return number(c === 45 ? -1 : 1);
     }
-    if (sign !== 1) return undefined;
-    if (t.kind === 'string') return /^x'/i.test(t.text) ? { v: fromHex(t.text.slice(2, -1).toLowerCase()) } : { v: unquoteString(t.text) };
-    if (t.kind === 'word') {
-      const w = t.text.toUpperCase();
-      if (w === 'NULL') return { v: null };
-      if (w === 'TRUE' || w === 'FALSE') return { v: w === 'TRUE' };
+    if ((c >= 48 && c <= 57) || c === 46) return number(1);
+    if (c === 39) return quoted(39) ?? NONE;
+    if ((c === 120 || c === 88) && sql.charCodeAt(i + 1) === 39) {
+      i++;
+      const hex = quoted(39);
+      return hex !== undefined && /^([0-9a-fA-F]{2})*$/.test(hex) ? fromHex(hex.toLowerCase()) : NONE;
     }
-    return undefined;
+    if (c === 63) {
+      i++;
+      const p = params as unknown[] | undefined;
+      return p?.[positional++] ?? null;
+    }
+    if ((c === 36 || c === 58) && /[A-Za-z_]/.test(sql[i + 1] ?? '')) {
+      const j = ++i;
+      while (i < n && isWordChar(sql.charCodeAt(i))) i++;
+      return (params as Record<string, unknown> | undefined)?.[sql.slice(j, i)] ?? null;
+    }
+    if (word('NULL')) return null;
+    if (word('TRUE')) return true;
+    if (word('FALSE')) return false;
+    return NONE;
   };
   const rows: unknown[][] = [];
   do {
-    if (!punct('(')) return undefined;
+    if (!punct(40)) return undefined;
     const row: unknown[] = [];
     do {
       const v = literal();
-      if (!v) return undefined;
-      row.push(v.v);
-    } while (punct(','));
-    if (!punct(')')) return undefined;
+      if (v === NONE) return undefined;
+      row.push(v);
+    } while (punct(44));
+    if (!punct(41)) return undefined;
     rows.push(row);
-  } while (punct(','));
-  if (i !== tokens.length) return undefined;
+  } while (punct(44));
+  skip();
+  if (i !== n) return undefined;
   return { table, columns, rows, orReplace };
+}
+
+/**
+ * The schema a CREATE TABLE statement declares (UNIQUE constraints become UNIQUE indexes named
+ * `<table>_<columns>_key`). `name` overrides the statement's table name.
+ * @example schemaFromCreateTable('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)').primaryKey // [0]
+ */
+export function schemaFromCreateTable(sql: string, name?: string): import('./schema.js').TableSchema {
+  const statements = splitStatements(sql);
+  const ddl = statements.length === 1 ? parseDdl(statements[0]!) : undefined;
+  if (!ddl || ddl.kind !== 'create-table') throw new ProllyError(ErrorCodes.SQL_SYNTAX, 'expected one CREATE TABLE statement', {});
+  return schemaOf(ddl, name ?? ddl.table);
+}
+
+/** The schema of a parsed CREATE TABLE. */
+export function schemaOf(ddl: DdlCommand & { kind: 'create-table' }, name: string): import('./schema.js').TableSchema {
+  let schema = defineTable({ name, columns: ddl.columns, primaryKey: ddl.primaryKey });
+  for (const cols of ddl.unique) schema = addIndex(schema, { name: `${name}_${cols.join('_')}_key`, columns: cols, unique: true });
+  return schema;
 }

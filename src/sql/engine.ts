@@ -14,8 +14,8 @@ import { ProllyTree, type Edit } from '../tree/prolly-tree.js';
 import { compareBytes, equalBytes, toHex } from '../util/bytes.js';
 import { alasql, createDatabase, executeAst, isAlasqlKeyword, parseStatement, yy, type AlasqlDatabase, type Any } from './alasql-runtime.js';
 import { collectRefs, markRealLiterals, normalizeScopes, resolveColumn, unwrap, type TableRef } from './analyze.js';
-import { parseDdl, parseLiteralInsert, type DdlCommand, type LiteralInsert } from './ddl.js';
-import { buildIndexTree, indexEditsForRow, indexFingerprint, indexKeyOf, indexKeyTypes, indexPrefixKeys, indexTreeFor, type IndexSource } from './indexes.js';
+import { parseDdl, parseLiteralInsert, schemaOf, type DdlCommand, type LiteralInsert } from './ddl.js';
+import { buildIndexTree, checkUniqueTree, indexEditsForRow, indexFingerprint, indexKeyTypes, indexPrefixKeys, indexTreeFor, type IndexSource } from './indexes.js';
 import { decodeKey, encodeKey, type KeyInput } from './key-codec.js';
 import { isTrivia, rewriteStatement, splitStatements, syntaxError, type StatementText, type Token } from './lexer.js';
 import { conjuncts, planCandidates, pickPlan, pushablePredicates, type AccessKind, type AccessPlan, type Predicate } from './planner.js';
@@ -249,6 +249,11 @@ export class SqlSession {
       if (!ddl) throw syntaxError(`unsupported ${kw} statement (supported: CREATE/DROP TABLE, ALTER TABLE, CREATE/DROP INDEX)`, st.tokens.find((t) => !isTrivia(t))!, kw);
       return this.runDdl(ddl, sql);
     }
+    if (kw === 'INSERT' || kw === 'REPLACE') {
+      // Large literal VALUES lists skip alasql's parser (slow on them) and even the tokenizer.
+      const literal = parseLiteralInsert(st, params);
+      if (literal) return this.runInsert(undefined, sql, params, false, literal);
+    }
     let explain = false;
     let tokens = st.tokens;
     if (kw === 'EXPLAIN') {
@@ -259,11 +264,6 @@ export class SqlSession {
       const from = tokens.indexOf(meaningful[skip]!);
       if (from < 0) throw syntaxError('EXPLAIN needs a statement', meaningful[0]!, 'EXPLAIN');
       tokens = tokens.slice(from);
-    }
-    if (!explain && (kw === 'INSERT' || kw === 'REPLACE')) {
-      // Large literal VALUES lists skip alasql's parser, which is slow on them.
-      const literal = parseLiteralInsert(st, params);
-      if (literal) return this.runInsert(undefined, sql, params, false, literal);
     }
     const ast = this.parse(st, tokens, await this.keywordIdentifiers());
     if (ast instanceof yy.Select || ast instanceof yy.WithSelect) return this.runSelect(ast, sql, params, explain);
@@ -365,7 +365,21 @@ export class SqlSession {
   /** Open handles, choose access plans and load the rows of every reference into the database. */
   private async loadRefs(refs: TableRef[], params: Any, ctx: StatementContext, options: { explain: boolean; allowIndexBuild: boolean }): Promise<TablePlan[]> {
     const plans: TablePlan[] = [];
-    // Working-state references whose index is missing from the cache need the write lock to build it.
+    // A usable index missing from the cache is built (or caught up) under the write lock. Take it before
+    // any tree is opened: taking it reopens the repository's store, and trees opened before would read
+    // from the closed one.
+    if (options.allowIndexBuild) {
+      outer: for (const ref of refs) {
+        const t = ctx.tables.get(ref);
+        if (!t || t.store !== this.options.store || !t.state.schema.indexes) continue;
+        for (const c of planCandidates(t.state.schema, pushablePredicates(ref, params))) {
+          if (c.index && !t.store.indexRoots.get(indexFingerprint(t.state.schema, c.index), t.state.root)) {
+            await ctx.ensureWritable(t.store);
+            break outer;
+          }
+        }
+      }
+    }
     for (const ref of refs) {
       const t = ctx.tables.get(ref);
       if (!t) continue;
@@ -433,7 +447,8 @@ export class SqlSession {
         sources.push(undefined);
         continue;
       }
-      const writable = mayBuild && (await ctx.ensureWritable(store));
+      // Only when the lock was taken before the trees were opened (see loadRefs).
+      const writable = mayBuild && ctx.isWriting && store === this.options.store;
       const found = await indexTreeFor({ table: handle, index: c.index, cache: store.indexRoots, writable });
       if (!found) continue;
       usable.push(c);
@@ -494,14 +509,16 @@ export class SqlSession {
       case 'empty':
         return rows;
       case 'full-scan':
-        await handle.scan(null, keep);
+        if (target) await handle.scan(null, keep);
+        else await handle.scanRows(null, (row) => rows.push(row));
         return rows;
       case 'pk-point': {
         for (const { key, row } of await handle.getMany(plan.ranges.map((r) => r.start))) keep(key, row);
         return rows;
       }
       case 'pk-range':
-        await handle.scan(plan.ranges, keep);
+        if (target) await handle.scan(plan.ranges, keep);
+        else await handle.scanRows(plan.ranges, (row) => rows.push(row));
         return rows;
       case 'index-point':
       case 'index-range': {
@@ -772,16 +789,14 @@ export class SqlSession {
     const ok = (command: string, message: string): StatementResult => ({ kind: 'ok', sql, command, message });
     switch (ddl.kind) {
       case 'create-table': {
-        const existing = await this.lookup(store, ddl.table);
-        if (existing || (await store.hasDataset(ddl.table))) {
+        const taken = (await store.hasDataset(ddl.table)) && !(this.txn?.has(ddl.table) && this.txn.get(ddl.table) === null); // dropped in this transaction: free
+        const existing = taken ? { stored: ddl.table } : await this.lookup(store, ddl.table);
+        if (existing) {
           if (ddl.ifNotExists) return ok('CREATE TABLE', `table ${ddl.table} already exists`);
-          throw new ProllyError(ErrorCodes.SQL_NAME, `table ${existing?.stored ?? ddl.table} already exists`, { table: ddl.table });
+          throw new ProllyError(ErrorCodes.SQL_NAME, `table ${existing.stored} already exists${taken && !(await store.listTables()).includes(ddl.table) ? ' (as a key-value dataset)' : ''}`, { table: ddl.table });
         }
         checkTableName(ddl.table);
-        let schema = defineTable({ name: ddl.table, columns: ddl.columns, primaryKey: ddl.primaryKey });
-        ddl.unique.forEach((cols) => {
-          schema = addIndex(schema, { name: `${ddl.table}_${cols.join('_')}_key`, columns: cols, unique: true });
-        });
+        const schema = schemaOf(ddl, ddl.table);
         const empty = await ProllyTree.empty(nodes);
         await this.commitStatement(ddl.table, { schema, root: empty.root, count: 0 });
         return ok('CREATE TABLE', `created table ${ddl.table}`);
@@ -937,6 +952,11 @@ class StatementContext {
     }
   }
 
+  /** True once this statement holds the write lock. */
+  get isWriting(): boolean {
+    return this.writing;
+  }
+
   indexCache() {
     return this.session.workingStore.indexRoots;
   }
@@ -1022,28 +1042,6 @@ async function checkUnique(handle: TableHandle, index: IndexSchema, tree: Prolly
       if (removed.has(toHex(pk)) || equalBytes(pk, c.afterKey!)) continue;
       throw uniqueViolation(handle, index, names, values, c);
     }
-  }
-}
-
-/** UNIQUE check of a freshly built index over existing rows. */
-async function checkUniqueTree(handle: TableHandle, index: IndexSchema, tree: ProllyTree): Promise<void> {
-  const schema = handle.schema;
-  const names = index.columns.map((id) => schema.columns.find((c) => c.id === id)!.name);
-  const types = indexKeyTypes(schema, index);
-  let prev: unknown[] | undefined;
-  for await (const [k] of tree.range()) {
-    const values = decodeKey(k, types).slice(0, names.length);
-    if (values.some((v) => v === null)) {
-      prev = undefined;
-      continue;
-    }
-    if (prev && compareBytes(encodeKey(prev as KeyInput[], types.slice(0, names.length)), encodeKey(values as KeyInput[], types.slice(0, names.length))) === 0) {
-      throw new ProllyError(ErrorCodes.SQL_CONSTRAINT, `cannot create UNIQUE index ${index.name}: table ${JSON.stringify(handle.name)} has more than one row with (${names.join(', ')}) = (${values.map(showValue).join(', ')})`, {
-        table: handle.name,
-        column: names.join(', '),
-      });
-    }
-    prev = values;
   }
 }
 

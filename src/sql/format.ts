@@ -9,7 +9,10 @@ import type { SqlValue } from './types.js';
 export const OUTPUT_FORMATS = ['table', 'json', 'ndjson', 'csv'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
-/** A value as a table cell. */
+/**
+ * A value as a table cell.
+ * @example cellText(null) // 'NULL'
+ */
 export function cellText(v: SqlValue): string {
   if (v === null) return 'NULL';
   if (typeof v === 'string') return v;
@@ -18,7 +21,10 @@ export function cellText(v: SqlValue): string {
   return JSON.stringify(v);
 }
 
-/** A value in JSON output: bigints beyond 2^53 as strings of digits, bytes as `\x` hex text. */
+/**
+ * A value in JSON output: bigints beyond 2^53 as strings of digits, bytes as `\x` hex text.
+ * @example jsonValue(2n ** 60n) // '1152921504606846976'
+ */
 export function jsonValue(v: SqlValue): unknown {
   if (typeof v === 'bigint') return Number.isSafeInteger(Number(v)) ? Number(v) : String(v);
   if (v instanceof Uint8Array) return `\\x${Buffer.from(v).toString('hex')}`;
@@ -59,7 +65,7 @@ function oneLine(s: string): string {
 export function formatTable(columns: readonly string[], rows: readonly SqlValue[][], options: { maxWidth?: number } = {}): string {
   const max = options.maxWidth ?? 80;
   const cells = rows.map((r) => r.map((v) => clip(oneLine(cellText(v)), max)));
-  const numeric = columns.map((_, i) => rows.length > 0 && rows.every((r) => r[i] === null || typeof r[i] === 'number' || typeof r[i] === 'bigint'));
+  const numeric = columns.map((_, i) => rows.some((r) => r[i] !== null) && rows.every((r) => r[i] === null || typeof r[i] === 'number' || typeof r[i] === 'bigint'));
   const widths = columns.map((c, i) => Math.max(width(c), ...cells.map((r) => width(r[i]!))));
   const lines = [columns.map((c, i) => pad(c, widths[i]!, false)).join(' | ').trimEnd(), widths.map((w) => '-'.repeat(w)).join('-+-')];
   for (const r of cells) lines.push(r.map((c, i) => pad(c, widths[i]!, numeric[i]! && rows.length > 0)).join(' | ').trimEnd());
@@ -71,7 +77,10 @@ function clip(s: string, max: number): string {
   return width(s) <= max ? s : `${[...s].slice(0, max - 1).join('')}…`;
 }
 
-/** Rows as objects (column → value) for JSON; a repeated column name gets a `_2`, `_3` suffix. */
+/**
+ * Rows as objects (column → value) for JSON; a repeated column name gets a `_2`, `_3` suffix.
+ * @example rowObjects(['a', 'a'], [[1, 2]]) // [{ a: 1, a_2: 2 }]
+ */
 export function rowObjects(columns: readonly string[], rows: readonly SqlValue[][]): Record<string, unknown>[] {
   const names = uniqueNames(columns);
   return rows.map((r) => Object.fromEntries(names.map((n, i) => [n, jsonValue(r[i]!)])));
@@ -86,14 +95,20 @@ function uniqueNames(columns: readonly string[]): string[] {
   });
 }
 
-/** A JSON array of row objects. */
+/**
+ * A JSON array of row objects.
+ * @example formatJson(['a'], [[1]]) // '[\n  {"a":1}\n]'
+ */
 export function formatJson(columns: readonly string[], rows: readonly SqlValue[][]): string {
   const objs = rowObjects(columns, rows);
   if (objs.length === 0) return '[]';
   return `[\n${objs.map((o) => `  ${JSON.stringify(o)}`).join(',\n')}\n]`;
 }
 
-/** One JSON object per line. */
+/**
+ * One JSON object per line.
+ * @example formatNdjson(['a'], [[1], [2]]) // '{"a":1}\n{"a":2}'
+ */
 export function formatNdjson(columns: readonly string[], rows: readonly SqlValue[][]): string {
   return rowObjects(columns, rows)
     .map((o) => JSON.stringify(o))
@@ -106,7 +121,10 @@ function csvField(v: SqlValue): string {
   return s === '' || /[",\r\n]/.test(s) || /^\s|\s$/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-/** RFC 4180 CSV with a header; NULL is an empty field, the empty string is `""`. */
+/**
+ * RFC 4180 CSV with a header; NULL is an empty field, the empty string is `""`.
+ * @example formatCsv(['a'], [[null], ['']]) // 'a\r\n\r\n""'
+ */
 export function formatCsv(columns: readonly string[], rows: readonly SqlValue[][]): string {
   const lines = [columns.map((c) => csvField(c)).join(',')];
   for (const r of rows) lines.push(r.map(csvField).join(','));

@@ -8,6 +8,7 @@
  * next time a query uses them.
  */
 import { createReadStream } from 'node:fs';
+import { INLINE_VALUE_MAX } from '../blob/blob-ref.js';
 import { toTreeValue } from '../dataset/values.js';
 import { parseCsv } from '../dataset/import/csv.js';
 import { parseJsonArray, parseNdjson } from '../dataset/import/json.js';
@@ -18,6 +19,8 @@ import { decodeKey } from './key-codec.js';
 import { encodeTableRow } from './row-codec.js';
 import { coerceRow, findColumn, ROWID_COLUMN, sameName, TypeInference, type TableSchema } from './schema.js';
 import type { TableState, TableStore } from './table-store.js';
+import { checkUniqueTree, indexTreeFor } from './indexes.js';
+import { TableHandle } from './table.js';
 
 /** Options of {@link importTable}. */
 export interface ImportTableOptions {
@@ -116,15 +119,22 @@ async function* counted(source: AsyncIterable<Uint8Array>, count: (n: number) =>
 }
 
 /** Map a record's field names onto the schema's column names (case-insensitive, as SQL names). */
-function renameFields(schema: TableSchema, row: Record<string, unknown>, where: { file: string; line: number }): Record<string, unknown> {
+function renameFields(schema: TableSchema, row: Record<string, unknown>, where: { file: string; line: number }, names: Map<string, string>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   const hidden = schema.primaryKey.length === 0;
-  for (const [k, v] of Object.entries(row)) {
+  for (const k in row) {
+    const v = row[k];
+    const known = names.get(k);
+    if (known !== undefined) {
+      out[known] = v;
+      continue;
+    }
     if (hidden && sameName(k, ROWID_COLUMN)) {
       out[ROWID_COLUMN] = v;
       continue;
     }
     const col = findColumn(schema, k);
+    if (col) names.set(k, col.name);
     if (!col) {
       throw new ProllyError(ErrorCodes.BAD_INPUT, `${where.file}:${where.line}: table ${JSON.stringify(schema.name)} has no column ${JSON.stringify(k)} (columns: ${schema.columns.map((c) => c.name).join(', ')})`, {
         file: where.file,
@@ -192,6 +202,7 @@ export async function importTable(options: ImportTableOptions): Promise<ImportTa
     for await (const [k] of tree.range({ reverse: true, limit: 1 })) nextRowid = Number(decodeKey(k, ['integer'])[0]) + 1;
   }
   const batchRows = options.batchRows ?? 200_000;
+  const fieldNames = new Map<string, string>();
   let edits: Edit[] = [];
   let rows = 0;
   const flushEdits = async () => {
@@ -201,7 +212,7 @@ export async function importTable(options: ImportTableOptions): Promise<ImportTa
   };
   const load = async (batch: InputRecord[]) => {
     for (const r of batch) {
-      const input = renameFields(schema!, r.row, { file, line: r.line });
+      const input = renameFields(schema!, r.row, { file, line: r.line }, fieldNames);
       if (hidden) {
         if (input[ROWID_COLUMN] === undefined || input[ROWID_COLUMN] === null || input[ROWID_COLUMN] === '') input[ROWID_COLUMN] = nextRowid++;
       }
@@ -214,7 +225,7 @@ export async function importTable(options: ImportTableOptions): Promise<ImportTa
       }
       if (hidden) nextRowid = Math.max(nextRowid, Number(row[ROWID_COLUMN]) + 1);
       const { key, value } = encodeTableRow(schema!, row);
-      edits.push({ key, value: await toTreeValue(nodes.chunks, value) });
+      edits.push({ key, value: value.length <= INLINE_VALUE_MAX ? value : await toTreeValue(nodes.chunks, value) });
       rows++;
     }
     if (edits.length >= batchRows) await flushEdits();
@@ -225,6 +236,14 @@ export async function importTable(options: ImportTableOptions): Promise<ImportTa
   for await (const batch of source ?? records(open(), format, file)) await load(batch);
   await flushEdits();
   const next: TableState = { schema, root: tree.root, count: tree.count };
+  // UNIQUE indexes are checked before anything is recorded (other indexes catch up on first use).
+  for (const index of schema.indexes ?? []) {
+    if (!index.unique) continue;
+    const handle = await TableHandle.open(nodes, name, next);
+    const found = await indexTreeFor({ table: handle, index, cache: store.indexRoots, writable: true });
+    await checkUniqueTree(handle, index, found!.tree);
+  }
   await store.writeTables(new Map([[name, next]]));
+  await store.indexRoots.save?.();
   return { table: name, rows, count: tree.count, root: tree.root, created: !state, schema };
 }

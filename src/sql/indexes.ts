@@ -12,13 +12,13 @@
  */
 import { BlobRef, type TreeValue } from '../blob/blob-ref.js';
 import { readValue } from '../dataset/values.js';
-import { ProllyError } from '../errors.js';
+import { ErrorCodes, ProllyError } from '../errors.js';
 import type { NodeStore } from '../tree/node-store.js';
 import { ProllyTree, type Edit } from '../tree/prolly-tree.js';
-import { equalBytes, utf8 } from '../util/bytes.js';
+import { compareBytes, equalBytes, utf8 } from '../util/bytes.js';
 import { sha256 } from '../util/hash.js';
 import { toHex } from '../util/bytes.js';
-import { encodeKey, prefixRange, type KeyColumnType, type KeyInput } from './key-codec.js';
+import { decodeKey, encodeKey, prefixRange, type KeyColumnType, type KeyInput } from './key-codec.js';
 import { keyColumns, type IndexSchema, type TableSchema } from './schema.js';
 import { rowDecoder, TableHandle } from './table.js';
 import type { IndexRootCache } from './table-store.js';
@@ -35,7 +35,10 @@ export function indexKeyTypes(schema: TableSchema, index: IndexSchema): KeyColum
   return [...index.columns.map((id) => schema.columns.find((c) => c.id === id)!.type as KeyColumnType), ...kc.types];
 }
 
-/** Names of the index columns followed by the key columns. */
+/**
+ * Names of the index columns followed by the key columns.
+ * @example indexKeyNames(schema, index) // ['email', 'id']
+ */
 export function indexKeyNames(schema: TableSchema, index: IndexSchema): string[] {
   return [...index.columns.map((id) => schema.columns.find((c) => c.id === id)!.name), ...keyColumns(schema).names];
 }
@@ -47,11 +50,6 @@ export function indexKeyNames(schema: TableSchema, index: IndexSchema): string[]
 export function indexKeyOf(schema: TableSchema, index: IndexSchema, row: Readonly<Record<string, unknown>>): Uint8Array {
   const values = indexKeyNames(schema, index).map((n) => (row[n] === undefined ? null : row[n])) as KeyInput[];
   return encodeKey(values, indexKeyTypes(schema, index));
-}
-
-/** The primary key (or row id) values from an index key. */
-export function primaryKeyFromIndexKey(schema: TableSchema, index: IndexSchema, key: Uint8Array, decode: (key: Uint8Array) => unknown[]): unknown[] {
-  return decode(key).slice(index.columns.length);
 }
 
 /**
@@ -92,12 +90,17 @@ export function indexEditsForRow(schema: TableSchema, index: IndexSchema, before
  */
 export async function buildIndexTree(table: TableHandle, index: IndexSchema): Promise<ProllyTree> {
   const keys: Uint8Array[] = [];
-  await table.scan(null, (_key, row) => {
+  await table.scanRows(null, (row) => {
     keys.push(indexKeyOf(table.schema, index, row));
   });
-  const empty = await ProllyTree.empty(table.nodes);
-  // mutate sorts the keys; one pass builds the whole tree.
-  return keys.length === 0 ? empty : empty.mutate(keys.map((key) => ({ key, value: EMPTY })));
+  // Index keys are unique (they end with the primary key): sort them and build bottom-up in one pass.
+  keys.sort((a, b) => Buffer.compare(a, b));
+  return ProllyTree.fromSorted(
+    table.nodes,
+    (function* () {
+      for (const k of keys) yield [k, EMPTY] as [Uint8Array, Uint8Array];
+    })(),
+  );
 }
 
 /**
@@ -172,5 +175,39 @@ export async function indexPrefixKeys(tree: ProllyTree, schema: TableSchema, ind
   return out;
 }
 
+/**
+ * UNIQUE check of a whole index tree (after CREATE UNIQUE INDEX or an import): adjacent entries with
+ * equal non-NULL index columns are a violation, named in an ESQLCONSTRAINT error.
+ * @example await checkUniqueTree(handle, index, tree)
+ */
+export async function checkUniqueTree(handle: TableHandle, index: IndexSchema, tree: ProllyTree): Promise<void> {
+  const schema = handle.schema;
+  const names = index.columns.map((id) => schema.columns.find((c) => c.id === id)!.name);
+  const types = indexKeyTypes(schema, index);
+  let prev: unknown[] | undefined;
+  for await (const [k] of tree.range()) {
+    const values = decodeKey(k, types).slice(0, names.length);
+    if (values.some((v) => v === null)) {
+      prev = undefined;
+      continue;
+    }
+    if (prev && compareBytes(encodeKey(prev as KeyInput[], types.slice(0, names.length)), encodeKey(values as KeyInput[], types.slice(0, names.length))) === 0) {
+      throw new ProllyError(ErrorCodes.SQL_CONSTRAINT, `cannot create UNIQUE index ${index.name}: table ${JSON.stringify(handle.name)} has more than one row with (${names.join(', ')}) = (${values.map(showValue).join(', ')})`, {
+        table: handle.name,
+        column: names.join(', '),
+      });
+    }
+    prev = values;
+  }
+}
+
+
 /** Re-export for callers that decode rows of an index's table. */
 export type { EngineRow };
+
+function showValue(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (typeof v === 'bigint') return String(v);
+  if (v instanceof Uint8Array) return `x'${toHex(v)}'`;
+  return String(v);
+}

@@ -34,19 +34,23 @@ const WORD_PART = /[A-Za-z0-9_$\u0080-\uffff]/;
  * line and column where it starts.
  * @example tokenize("SELECT 'a'").map((t) => t.kind) // ['word', 'space', 'string']
  */
-export function tokenize(sql: string): Token[] {
+export function tokenize(sql: string, origin?: SourcePosition): Token[] {
   const out: Token[] = [];
   const n = sql.length;
   let i = 0;
   let line = 1;
   let lineStart = 0;
+  // With an origin, positions are those of a statement inside a larger script.
+  const base = origin?.offset ?? 0;
+  const firstColumn = origin ? origin.column - 1 : 0;
+  const firstLine = origin ? origin.line - 1 : 0;
   // Character classes by code (a hot loop: large INSERT scripts are megabytes of SQL).
   const isSpace = (c: number) => c === 32 || c === 9 || c === 10 || c === 13 || c === 12 || c === 11;
   const isDigit = (c: number) => c >= 48 && c <= 57;
   const isWordStart = (c: number) => (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || (c >= 0x80 && c <= 0xffff);
   const isWordPart = (c: number) => isWordStart(c) || isDigit(c) || c === 36;
   const push = (kind: TokenKind, end: number, multiline: boolean) => {
-    out.push({ kind, text: sql.slice(i, end), offset: i, line, column: i - lineStart + 1 });
+    out.push({ kind, text: sql.slice(i, end), offset: base + i, line: line + firstLine, column: i - lineStart + 1 + (line === 1 ? firstColumn : 0) });
     if (multiline) {
       for (let k = i; k < end; k++) {
         if (sql.charCodeAt(k) === 10) {
@@ -58,7 +62,7 @@ export function tokenize(sql: string): Token[] {
     i = end;
   };
   const unterminated = (what: string): never => {
-    throw syntaxError(`unterminated ${what}`, { offset: i, line, column: i - lineStart + 1 }, sql.slice(i, i + 20));
+    throw syntaxError(`unterminated ${what}`, { offset: base + i, line: line + firstLine, column: i - lineStart + 1 + (line === 1 ? firstColumn : 0) }, sql.slice(i, i + 20));
   };
   while (i < n) {
     const c = sql.charCodeAt(i);
@@ -136,7 +140,10 @@ export function tokenize(sql: string): Token[] {
   return out;
 }
 
-/** True for tokens that carry no meaning (whitespace, comments). */
+/**
+ * True for tokens that carry no meaning (whitespace, comments).
+ * @example tokenize(' x').filter((t) => !isTrivia(t)) // [the x token]
+ */
 export function isTrivia(t: Token): boolean {
   return t.kind === 'space' || t.kind === 'comment';
 }
@@ -146,40 +153,122 @@ export interface StatementText {
   text: string;
   /** Position of the statement's first character in the script. */
   start: SourcePosition;
-  tokens: Token[];
+  /** Tokens of the statement, with positions in the script (tokenized on first use). */
+  readonly tokens: Token[];
   /** Upper-cased first word (SELECT, INSERT, BEGIN…), '' when the statement starts otherwise. */
   keyword: string;
 }
 
 /**
  * Split a script into statements at top-level semicolons (not inside strings, identifiers or comments).
- * Empty statements (only whitespace / comments) are dropped.
+ * Empty statements (only whitespace / comments) are dropped. Tokenizing is left to each statement's
+ * `tokens` (a large literal INSERT is parsed without them).
  * @example splitStatements('SELECT 1; SELECT 2').map((s) => s.text) // ['SELECT 1', ' SELECT 2']
  */
 export function splitStatements(sql: string): StatementText[] {
-  const tokens = tokenize(sql);
   const out: StatementText[] = [];
-  let current: Token[] = [];
-  const finish = () => {
-    const lead = current.find((t) => !isTrivia(t));
-    if (lead) {
-      const first = current[0]!;
-      const last = current[current.length - 1]!;
+  const n = sql.length;
+  let line = 1;
+  let lineStart = 0;
+  let start = 0;
+  let startLine = 1;
+  let startColumn = 1;
+  let i = 0;
+  const finish = (end: number) => {
+    const text = sql.slice(start, end);
+    const keyword = leadingWord(text);
+    if (keyword !== undefined) {
+      let tokens: Token[] | undefined;
+      const position = { offset: start, line: startLine, column: startColumn };
       out.push({
-        text: sql.slice(first.offset, last.offset + last.text.length),
-        start: { offset: first.offset, line: first.line, column: first.column },
-        tokens: current,
-        keyword: lead.kind === 'word' ? lead.text.toUpperCase() : '',
+        text,
+        start: position,
+        keyword,
+        get tokens() {
+          tokens ??= tokenize(text, position);
+          return tokens;
+        },
       });
     }
-    current = [];
   };
-  for (const t of tokens) {
-    if (t.kind === 'punct' && t.text === ';') finish();
-    else current.push(t);
+  const unterminated = (what: string, at: number): never => {
+    // Tokenize from the statement start for the exact position and message.
+    tokenize(sql.slice(start), { offset: start, line: startLine, column: startColumn });
+    throw syntaxError(`unterminated ${what}`, positionOf(sql, at));
+  };
+  while (i < n) {
+    const c = sql.charCodeAt(i);
+    if (c === 10) {
+      line++;
+      lineStart = i + 1;
+      i++;
+    } else if (c === 59) {
+      finish(i);
+      i++;
+      start = i;
+      startLine = line;
+      startColumn = i - lineStart + 1;
+    } else if (c === 39 || c === 34 || c === 96 || c === 91) {
+      const close = c === 91 ? 93 : c;
+      let j = i + 1;
+      for (;;) {
+        if (j >= n) unterminated(c === 39 ? 'string' : 'quoted identifier', i);
+        const d = sql.charCodeAt(j);
+        if (d === 10) {
+          line++;
+          lineStart = j + 1;
+        }
+        if (d === close) {
+          if (close !== 93 && sql.charCodeAt(j + 1) === close) {
+            j += 2;
+            continue;
+          }
+          break;
+        }
+        j++;
+      }
+      i = j + 1;
+    } else if (c === 45 && sql.charCodeAt(i + 1) === 45) {
+      const j = sql.indexOf('\n', i);
+      i = j < 0 ? n : j;
+    } else if (c === 47 && sql.charCodeAt(i + 1) === 42) {
+      const j = sql.indexOf('*/', i + 2);
+      if (j < 0) unterminated('comment (/* without */)', i);
+      for (let k = i; k < j; k++) {
+        if (sql.charCodeAt(k) === 10) {
+          line++;
+          lineStart = k + 1;
+        }
+      }
+      i = j + 2;
+    } else i++;
   }
-  finish();
+  finish(n);
   return out;
+}
+
+/** The upper-cased first word of a statement ('' if it starts with something else), undefined if it is empty. */
+function leadingWord(text: string): string | undefined {
+  let i = 0;
+  for (;;) {
+    while (i < text.length && /\s/.test(text[i]!)) i++;
+    if (text.startsWith('--', i)) {
+      const j = text.indexOf('\n', i);
+      if (j < 0) return undefined;
+      i = j + 1;
+      continue;
+    }
+    if (text.startsWith('/*', i)) {
+      const j = text.indexOf('*/', i + 2);
+      if (j < 0) return undefined;
+      i = j + 2;
+      continue;
+    }
+    break;
+  }
+  if (i >= text.length) return undefined;
+  const m = /^[A-Za-z_]+/.exec(text.slice(i, i + 40));
+  return m ? m[0].toUpperCase() : '';
 }
 
 /**
@@ -198,14 +287,20 @@ export function isCompleteInput(sql: string): boolean {
   return meaningful.length > 0 && meaningful[meaningful.length - 1]!.text === ';';
 }
 
-/** The name inside a quoted identifier token. */
+/**
+ * The name inside a quoted identifier token.
+ * @example unquoteIdentifier('"a""b"') // 'a"b'
+ */
 export function unquoteIdentifier(text: string): string {
   const q = text[0];
   if (q === '[') return text.slice(1, -1);
   return text.slice(1, -1).split(q! + q!).join(q!);
 }
 
-/** The value of a string literal token. */
+/**
+ * The value of a string literal token.
+ * @example unquoteString("'it''s'") // "it's"
+ */
 export function unquoteString(text: string): string {
   return text.slice(1, -1).split("''").join("'");
 }

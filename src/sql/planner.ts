@@ -48,7 +48,10 @@ export interface AccessPlan {
 /** At most this many point keys / ranges from IN lists (cartesian products beyond are not expanded). */
 const MAX_RANGES = 10_000;
 
-/** Split an expression into its top-level AND conjuncts. */
+/**
+ * Split an expression into its top-level AND conjuncts.
+ * @example conjuncts(parse("a = 1 AND (b < 2 AND c > 3)")) // three expressions
+ */
 export function conjuncts(e: Any): Any[] {
   const x = unwrap(e);
   if (!x) return [];
@@ -400,9 +403,4 @@ export function pickPlan(candidates: readonly AccessPlan[], estimates: readonly 
     if (ci !== undefined && cb !== undefined && ci < cb) best = i;
   }
   return { plan: candidates[best]!, estimate: estimates[best] };
-}
-
-/** Column types of a reference's schema, for callers that need them by name. */
-export function columnType(schema: TableSchema, name: string): ColumnType | undefined {
-  return schema.columns.find((c) => c.name === name)?.type;
 }

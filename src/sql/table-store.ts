@@ -204,12 +204,18 @@ export class MemoryTableStore implements TableStore {
   }
 }
 
-/** ESQLNAME for a dataset that exists but is not a table. */
+/**
+ * ESQLNAME for a dataset that exists but is not a table.
+ * @example throw notATable('users', 'kv')
+ */
 export function notATable(name: string, kind: string): ProllyError {
   return new ProllyError(ErrorCodes.SQL_NAME, `dataset ${JSON.stringify(name)} is a ${kind} dataset, not a table (query it with get / scan, or import it with --table)`, { table: name, kind });
 }
 
-/** EREADONLY for a write to a revision. */
+/**
+ * EREADONLY for a write to a revision.
+ * @example throw readOnly('HEAD~1')
+ */
 export function readOnly(label: string): ProllyError {
   return new ProllyError(ErrorCodes.READ_ONLY, `tables at ${label} are read-only: time travel reads history; write to the working state`, { revision: label });
 }

@@ -8,10 +8,10 @@ import { BlobRef, type TreeValue } from '../blob/blob-ref.js';
 import { readValue, toTreeValue } from '../dataset/values.js';
 import { ErrorCodes, ProllyError } from '../errors.js';
 import type { ChunkStore } from '../store/chunk-store.js';
-import type { Node } from '../tree/node.js';
+import { VALUE_INLINE, type Node } from '../tree/node.js';
 import type { NodeStore } from '../tree/node-store.js';
-import { ProllyTree, type Edit } from '../tree/prolly-tree.js';
-import { compareBytes, toHex } from '../util/bytes.js';
+import { ProllyTree } from '../tree/prolly-tree.js';
+import { toHex } from '../util/bytes.js';
 import { decodeKey, isEmptyRange, type KeyRange } from './key-codec.js';
 import { encodeRow, RowTag } from './row-codec.js';
 import { copyValue, keyColumns, ROWID_COLUMN, type ColumnSchema, type KeyColumns, type TableSchema } from './schema.js';
@@ -19,13 +19,17 @@ import { daysToDate, msToDatetime } from './temporal.js';
 import type { TableState } from './table-store.js';
 import { toEngineValue, type EngineRow } from './values.js';
 
-/** A table opened for reading: its state, tree and key columns. */
+/**
+ * A table opened for reading: its state, tree and key columns.
+ * @example const t = await TableHandle.open(nodes, 'orders', state); await t.scanRows(null, (row) => rows.push(row));
+ */
 export class TableHandle {
   readonly name: string;
   readonly state: TableState;
   readonly tree: ProllyTree;
   readonly keys: KeyColumns;
   readonly decode: (key: Uint8Array, value: Uint8Array) => EngineRow;
+  readonly decodeAt: RowDecoderAt;
   /** Rows decoded so far through this handle (for plans and tests). */
   rowsRead = 0;
 
@@ -34,7 +38,8 @@ export class TableHandle {
     this.state = state;
     this.tree = tree;
     this.keys = keyColumns(state.schema);
-    this.decode = rowDecoder(state.schema);
+    this.decodeAt = rowDecoderAt(state.schema);
+    this.decode = (key, value) => this.decodeAt(key, 0, key.length, value, 0, value.length);
   }
 
   /**
@@ -107,6 +112,38 @@ export class TableHandle {
     if (blobs.length > 0 && !stopped) {
       for (const b of blobs) visit(b.key, await this.decodeEntry(b.key, b.ref));
     }
+  }
+
+  /**
+   * Rows in the ranges (null: all), decoded straight from the leaf nodes' bytes — the full-scan path.
+   * @example await t.scanRows(null, (row) => rows.push(row))
+   */
+  async scanRows(ranges: readonly KeyRange[] | null, visit: (row: EngineRow) => void): Promise<void> {
+    const list = ranges ?? [{ start: new Uint8Array(0), end: null }];
+    const blobs: { key: Uint8Array; ref: BlobRef }[] = [];
+    const decodeAt = this.decodeAt;
+    let read = 0;
+    for (const range of list) {
+      if (isEmptyRange(range)) continue;
+      await scanLeaves(this.tree, range, (node, lo, hi) => {
+        const buf = node.bytes;
+        for (let i = lo; i < hi; i++) {
+          const ke = node.keyEndOf(i);
+          if (buf[ke] !== VALUE_INLINE) {
+            blobs.push({ key: Uint8Array.from(node.key(i)), ref: node.value(i) as BlobRef });
+            continue;
+          }
+          // Inline value: tag, varint length, bytes (docs/FORMAT.md, "Leaf entries").
+          let p = ke + 1;
+          while (buf[p]! & 0x80) p++;
+          visit(decodeAt(buf, node.keyStartOf(i), ke, buf, p + 1, node.entryEndOf(i)));
+          read++;
+        }
+        return true;
+      });
+    }
+    this.rowsRead += read;
+    for (const b of blobs) visit(await this.decodeEntry(b.key, b.ref));
   }
 
   /** The largest key in the table, or undefined when it is empty. */
@@ -192,111 +229,184 @@ function badRow(table: string, key: Uint8Array, why: string): ProllyError {
   return new ProllyError(ErrorCodes.BAD_ENCODING, `table ${JSON.stringify(table)}, row with key ${toHex(key).slice(0, 64)}: ${why}`, { table, key: toHex(key) });
 }
 
+/** UTF-8 text of buf[start, end) (Buffer's decoder when it is one: faster for short strings). */
+function text(buf: Uint8Array, start: number, end: number): string {
+  return Buffer.isBuffer(buf) ? buf.toString('utf8', start, end) : fatalUtf8.decode(buf.subarray(start, end));
+}
+
+/** Day numbers → canonical date text, memoized: a date column repeats few distinct days. */
+const dateText = new Map<number, string>();
+function cachedDate(days: number): string {
+  let s = dateText.get(days);
+  if (s === undefined) {
+    if (dateText.size > 100_000) dateText.clear();
+    s = daysToDate(days);
+    dateText.set(days, s);
+  }
+  return s;
+}
+
 /**
- * A decoder from (key, value) bytes to an engine row for one schema: the same result as
- * decodeTableRow + toEngineValue, without intermediate maps (docs/FORMAT.md, "Rows").
- * @example rowDecoder(schema)(key, value) // { id: 1, name: 'Ada' }
+ * Decodes one key column at buf[pos] for the common cases without allocating (integers up to 2^48,
+ * unescaped text); returns the position after it, or -1 for anything else (the caller then decodes the
+ * whole key with decodeKey, which handles every case and validates strictly).
  */
-export function rowDecoder(schema: TableSchema): (key: Uint8Array, value: Uint8Array) => EngineRow {
+function fastKeyValue(buf: Uint8Array, pos: number, end: number, type: string, out: unknown[], k: number): number {
+  const tag = buf[pos]!;
+  if (type === 'integer' || type === 'date' || type === 'datetime') {
+    if (tag < 0x0c || tag > 0x1c) return -1;
+    const n = tag >= 0x14 ? tag - 0x14 : 0x14 - tag;
+    if (n > 6 || pos + 1 + n > end) return -1;
+    let m = 0;
+    for (let i = 1; i <= n; i++) m = m * 256 + (tag >= 0x14 ? buf[pos + i]! : 255 - buf[pos + i]!);
+    const v = tag >= 0x14 ? m : -m;
+    out[k] = type === 'integer' ? (v === 0 ? 0 : v) : type === 'date' ? cachedDate(v) : msToDatetime(v);
+    return pos + 1 + n;
+  }
+  if (type === 'text' && tag === 0x30) {
+    for (let i = pos + 1; i < end; i++) {
+      if (buf[i] !== 0) continue;
+      if (buf[i + 1] !== 0x01) return -1; // an escaped 0x00: the slow path
+      out[k] = text(buf, pos + 1, i);
+      return i + 2;
+    }
+    return -1;
+  }
+  return -1;
+}
+
+/**
+ * Decode a row from (key, value) byte ranges — possibly both inside one tree node's bytes, so a scan
+ * allocates nothing but the row: the same result as decodeTableRow + toEngineValue.
+ */
+export type RowDecoderAt = (kb: Uint8Array, ks: number, ke: number, vb: Uint8Array, vs: number, ve: number) => EngineRow;
+
+/**
+ * A decoder for one schema, from byte ranges (docs/FORMAT.md, "Rows"). It is generated code: one
+ * function per schema that builds each row as an object literal with the columns in a fixed order and
+ * assigns cells by constant property names, which V8 turns into fixed-shape objects and monomorphic
+ * stores — a full-table aggregate spends most of its time here.
+ * @example rowDecoderAt(schema)(node.bytes, ks, ke, node.bytes, vs, ve)
+ */
+export function rowDecoderAt(schema: TableSchema): RowDecoderAt {
   const kc = keyColumns(schema);
-  const byId: (ColumnSchema | undefined)[] = [];
-  for (const c of schema.columns) if (!kc.ids.includes(c.id)) byId[c.id] = c;
   const nonKey = schema.columns.filter((c) => !kc.ids.includes(c.id));
-  const keyNames = kc.names;
-  const table = schema.name;
-  return (key: Uint8Array, value: Uint8Array): EngineRow => {
-    const row: EngineRow = {};
-    const kv = decodeKey(key, kc.types);
-    for (let k = 0; k < keyNames.length; k++) row[keyNames[k]!] = toEngineValue(kv[k]!);
-    // Row value: version, slots, presence bitmap, cells in column-id order.
-    if (value[0] !== 1) throw badRow(table, key, `row format version ${value[0]} is not supported`);
-    let pos = 1;
+  const names = [...kc.names, ...nonKey.map((c) => c.name)];
+  const q = (name: string) => JSON.stringify(name);
+  const defaults = nonKey.map((c) => c.default);
+  const cases = nonKey
+    .map((c) => `case ${c.id}: row[${q(c.name)}] = ${c.type === 'real' ? "typeof v === 'number' ? v : Number(v)" : 'v'}; break;`)
+    .join('\n          ');
+  const defaultsCode = nonKey
+    .map((c, i) => `if (slots <= ${c.id}) row[${q(c.name)}] = ${c.default === null ? 'undefined' : typeof c.default === 'object' ? `h.copy(defaults[${i}])` : `defaults[${i}]`};`)
+    .join('\n    ');
+  const body = `
+  const { fastKeyValue, decodeKey, toEngineValue, keyTypes, keyValues, defaults, text, cachedDate, msToDatetime, fail, F64 } = h;
+  return function decodeRow(kb, ks, ke, b, vs, ve) {
+    let p = ks;
+    for (let k = 0; k < keyTypes.length && p >= 0; k++) p = fastKeyValue(kb, p, ke, keyTypes[k], keyValues, k);
+    if (p !== ke) {
+      const kv = decodeKey(kb.subarray(ks, ke), keyTypes);
+      for (let k = 0; k < kv.length; k++) keyValues[k] = toEngineValue(kv[k]);
+    }
+    const row = { ${names.map((n, i) => `${q(n)}: ${i < kc.names.length ? `keyValues[${i}]` : 'undefined'}`).join(', ')} };
+    if (b[vs] !== 1) fail(kb, ks, ke, 'row format version ' + b[vs] + ' is not supported');
+    let pos = vs + 1;
     let slots = 0;
     let shift = 0;
     for (;;) {
-      const b = value[pos++]!;
-      slots += (b & 0x7f) * 2 ** shift;
-      if (b < 0x80) break;
+      const x = b[pos++];
+      slots += (x & 0x7f) * 2 ** shift;
+      if (x < 0x80) break;
       shift += 7;
-      if (shift > 35) throw badRow(table, key, 'slot count varint too long');
+      if (shift > 35) fail(kb, ks, ke, 'slot count varint too long');
     }
     const bitmapAt = pos;
     pos += (slots + 7) >> 3;
-    for (const c of nonKey) row[c.name] = c.id >= slots ? toEngineValue(copyValue(c.default)) : undefined;
+    ${defaultsCode}
     for (let id = 0; id < slots; id++) {
-      if ((value[bitmapAt + (id >> 3)]! & (1 << (id & 7))) === 0) continue;
-      const col = byId[id];
-      const tag = value[pos++]!;
-      let v: unknown;
+      if ((b[bitmapAt + (id >> 3)] & (1 << (id & 7))) === 0) continue;
+      const tag = b[pos++];
+      let v;
       switch (tag) {
-        case RowTag.INTEGER:
-        case RowTag.DATE:
-        case RowTag.DATETIME: {
-          // Zigzag LEB128; numbers up to 2^53 stay numbers.
-          let n = 0;
-          let sh = 0;
-          let big: bigint | undefined;
+        case 1: case 8: case 9: {
+          let n = 0, sh = 0, big;
           for (;;) {
-            const b = value[pos++]!;
-            if (sh < 49) n += (b & 0x7f) * 2 ** sh;
-            else {
-              big ??= BigInt(n);
-              big |= BigInt(b & 0x7f) << BigInt(sh);
-            }
-            if (b < 0x80) break;
+            const x = b[pos++];
+            if (sh < 49) n += (x & 0x7f) * 2 ** sh;
+            else { if (big === undefined) big = BigInt(n); big |= BigInt(x & 0x7f) << BigInt(sh); }
+            if (x < 0x80) break;
             sh += 7;
           }
-          let int: number | bigint;
+          let int;
           if (big !== undefined) {
             const z = big & 1n ? -((big + 1n) >> 1n) : big >> 1n;
             int = z >= -9007199254740991n && z <= 9007199254740991n ? Number(z) : z;
           } else int = n % 2 === 0 ? n / 2 : -(n + 1) / 2;
-          v = tag === RowTag.INTEGER ? int : tag === RowTag.DATE ? daysToDate(Number(int)) : msToDatetime(Number(int));
+          v = tag === 1 ? int : tag === 8 ? cachedDate(Number(int)) : msToDatetime(Number(int));
           break;
         }
-        case RowTag.REAL:
-          for (let k = 0; k < 8; k++) F64.setUint8(k, value[pos + k]!);
-          v = F64.getFloat64(0);
+        case 2:
+          if (b.readDoubleBE) v = b.readDoubleBE(pos);
+          else { for (let k = 0; k < 8; k++) F64.setUint8(k, b[pos + k]); v = F64.getFloat64(0); }
           pos += 8;
           break;
-        case RowTag.FALSE:
-          v = false;
-          break;
-        case RowTag.TRUE:
-          v = true;
-          break;
-        case RowTag.TEXT:
-        case RowTag.BYTES:
-        case RowTag.JSON: {
-          let len = 0;
-          let sh = 0;
+        case 3: v = false; break;
+        case 4: v = true; break;
+        case 5: case 6: case 7: {
+          let len = 0, sh = 0;
           for (;;) {
-            const b = value[pos++]!;
-            len += (b & 0x7f) * 2 ** sh;
-            if (b < 0x80) break;
+            const x = b[pos++];
+            len += (x & 0x7f) * 2 ** sh;
+            if (x < 0x80) break;
             sh += 7;
           }
           const end = pos + len;
-          if (end > value.length) throw badRow(table, key, 'cell runs past the end of the row');
-          if (tag === RowTag.BYTES) v = Uint8Array.from(value.subarray(pos, end));
-          else {
-            const text = Buffer.isBuffer(value) ? value.toString('utf8', pos, end) : fatalUtf8.decode(value.subarray(pos, end));
-            v = tag === RowTag.TEXT ? text : JSON.parse(text);
-          }
+          if (end > ve) fail(kb, ks, ke, 'cell runs past the end of the row');
+          if (tag === 6) v = Uint8Array.from(b.subarray(pos, end));
+          else { const t = text(b, pos, end); v = tag === 5 ? t : JSON.parse(t); }
           pos = end;
           break;
         }
         default:
-          throw badRow(table, key, `unknown cell tag 0x${tag.toString(16)}`);
+          fail(kb, ks, ke, 'unknown cell tag 0x' + tag.toString(16));
       }
-      if (!col) continue; // a dropped column's cell
-      if (col.type === 'real' && typeof v !== 'number') v = Number(v); // an integer written before the column became real
-      row[col.name] = v === null ? undefined : v;
+      if (v === null) v = undefined;
+      switch (id) {
+          ${cases}
+          default: break; // a dropped column's cell
+      }
     }
-    if (pos !== value.length) throw badRow(table, key, `${value.length - pos} trailing bytes`);
-    if (kc.hidden) return row; // _rowid is already set from the key
+    if (pos !== ve) fail(kb, ks, ke, (ve - pos) + ' trailing bytes');
     return row;
+  };`;
+  const helpers = {
+    fastKeyValue,
+    decodeKey,
+    toEngineValue,
+    keyTypes: kc.types,
+    keyValues: new Array(kc.names.length),
+    defaults,
+    text,
+    cachedDate,
+    msToDatetime,
+    F64,
+    copy: (v: unknown) => toEngineValue(copyValue(v as never)),
+    fail: (kb: Uint8Array, ks: number, ke: number, why: string): never => {
+      throw badRow(schema.name, kb.subarray(ks, ke), why);
+    },
   };
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval
+  return new Function('h', body)(helpers) as RowDecoderAt;
+}
+
+/**
+ * A decoder from whole (key, value) byte strings to engine rows for one schema.
+ * @example rowDecoder(schema)(key, value) // { id: 1, name: 'Ada' }
+ */
+export function rowDecoder(schema: TableSchema): (key: Uint8Array, value: Uint8Array) => EngineRow {
+  const at = rowDecoderAt(schema);
+  return (key, value) => at(key, 0, key.length, value, 0, value.length);
 }
 
 /**
@@ -305,11 +415,6 @@ export function rowDecoder(schema: TableSchema): (key: Uint8Array, value: Uint8A
  */
 export async function rowValue(chunks: ChunkStore, schema: TableSchema, row: Readonly<Record<string, unknown>>): Promise<TreeValue> {
   return toTreeValue(chunks, encodeRow(schema, row));
-}
-
-/** Sort edits by key (the tree sorts too; sorted edits make conflicts and counts easy to reason about). */
-export function sortEdits(edits: Edit[]): Edit[] {
-  return edits.sort((a, b) => compareBytes(a.key, b.key));
 }
 
 export { ROWID_COLUMN };

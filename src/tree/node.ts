@@ -100,6 +100,17 @@ export function encodeLeafPayload(value: TreeValue): Uint8Array {
   return out;
 }
 
+/**
+ * Encode an internal payload: child address and subtree entry count.
+ * @example encodeInternalPayload(childAddress, 42)
+ */
+export function encodeInternalPayload(address: Uint8Array, count: number): Uint8Array {
+  const ref = new ChildRef(address, count);
+  const out = new Uint8Array(payloadLength(ref));
+  writePayload(out, 0, ref);
+  return out;
+}
+
 /** Decode a leaf payload back into the value it holds. */
 export function decodeLeafPayload(p: Uint8Array): TreeValue {
   if (p[0] === VALUE_INLINE) {

@@ -36,7 +36,7 @@ describe('config', () => {
     walk(full, keys);
     for (const k of keys) expect(documented, k).toContain(k);
     expect(full.storage.backends.map((b) => b.type)).toEqual(['local', 's3', 'ipfs']);
-    expect(full.storage.routing).toMatchObject({ strategy: 'replicate', replication_factor: 1, quorum: 1, data_shards: 4, parity_shards: 2 });
+    expect(full.storage.routing).toMatchObject({ strategy: 'replicate', replication_factor: 1, quorum: 0, data_shards: 4, parity_shards: 2 });
   });
 
   it('reads values with their types', () => {
@@ -70,7 +70,7 @@ signing_key = "~/.ssh/id_ed25519"
     expect(c.storage.backends[1]).toEqual({ name: 'cold', type: 's3', bucket: 'my-bucket', region: 'eu-west-1', storage_class: 'GLACIER_IR', max_age_days: 30 });
     expect(c.storage.routing.strategy).toBe('age-based');
     expect(c.cache).toEqual({ size_mb: 64.5, ttl_seconds: 0 });
-    expect(c.compression).toEqual({ type: 'none', level: 3 });
+    expect(c.compression).toEqual({ type: 'none', level: 3, local: false });
     expect(c.security).toMatchObject({ sign_commits: true, signing_key: '~/.ssh/id_ed25519', client_encryption: false });
   });
 

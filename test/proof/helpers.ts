@@ -1,7 +1,7 @@
 /** Test helpers for proofs: tree builders, hand-made (malformed) trees, and proof tampering. */
 import { BlobRef, type TreeValue } from '../../src/blob/blob-ref.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
-import { encodeInternalPayload, encodeLeafPayload, encodeNode } from '../../src/tree/node.js';
+import { ChildRef, encodeLeafPayload, encodeNode, payloadLength, writePayload } from '../../src/tree/node.js';
 import { NodeStore } from '../../src/tree/node-store.js';
 import { ProllyTree } from '../../src/tree/prolly-tree.js';
 import type { KeyProof, Proof, ProofValueJson } from '../../src/proof/types.js';
@@ -50,10 +50,39 @@ export function flipHexByte(hex: string, offset: number): string {
   return toHex(b);
 }
 
+/** The bytes of a base64 node string from a proof. */
+export const nodeBytes = (b64: string): Uint8Array => new Uint8Array(Buffer.from(b64, 'base64'));
+
+/** Base64 of bytes, as proofs carry nodes. */
+export const toB64 = (b: Uint8Array): string => Buffer.from(b).toString('base64');
+
+/** Flip one bit of byte `offset` of a base64 node string. */
+export function flipNodeByte(b64: string, offset: number): string {
+  const b = nodeBytes(b64);
+  b[offset]! ^= 0x01;
+  return toB64(b);
+}
+
+/** Replace the first occurrence of `from` in a base64 node's bytes by `to` (same length). */
+export function replaceInNode(b64: string, from: Uint8Array, to: Uint8Array): string {
+  const b = nodeBytes(b64);
+  const at = Buffer.from(b).indexOf(Buffer.from(from));
+  if (at < 0) throw new Error('bytes not found in node');
+  b.set(to, at);
+  return toB64(b);
+}
+
 function entryBytes(key: Uint8Array, payload: Uint8Array): Uint8Array {
   const len = new Uint8Array(varintLength(key.length));
   writeVarint(len, 0, key.length);
   return concatBytes([len, key, payload]);
+}
+
+function internalPayload(address: Uint8Array, count: number): Uint8Array {
+  const ref = new ChildRef(address, count);
+  const out = new Uint8Array(payloadLength(ref));
+  writePayload(out, 0, ref);
+  return out;
 }
 
 /** A hand-built chunk (no chunker rules applied), for malformed trees. */
@@ -68,7 +97,7 @@ export function rawLeaf(entries: [string, string][]): RawNode {
 }
 
 export function rawInternal(level: number, children: [key: string, child: RawNode, count: number][]): RawNode {
-  const bytes = encodeNode(level, children.length, concatBytes(children.map(([k, c, n]) => entryBytes(utf8(k), encodeInternalPayload(c.address, n)))));
+  const bytes = encodeNode(level, children.length, concatBytes(children.map(([k, c, n]) => entryBytes(utf8(k), internalPayload(c.address, n)))));
   return { address: sha256(bytes), bytes };
 }
 
@@ -86,14 +115,14 @@ export async function rawTree(root: RawNode, all: RawNode[]): Promise<ProllyTree
  */
 export function rechain(proof: KeyProof, original: KeyProof): void {
   for (let d = proof.path.length - 1; d > 0; d--) {
-    const oldHex = toHex(sha256(fromHex(original.path[d]!)));
-    const newHex = toHex(sha256(fromHex(proof.path[d]!)));
-    const parent = proof.path[d - 1]!;
+    const oldHex = toHex(sha256(nodeBytes(original.path[d]!)));
+    const newHex = toHex(sha256(nodeBytes(proof.path[d]!)));
+    const parent = toHex(nodeBytes(proof.path[d - 1]!));
     const at = findAligned(parent, oldHex);
     if (at < 0) throw new Error(`child address not found in node ${d - 1}`);
-    proof.path[d - 1] = parent.slice(0, at) + newHex + parent.slice(at + 64);
+    proof.path[d - 1] = toB64(fromHex(parent.slice(0, at) + newHex + parent.slice(at + 64)));
   }
-  proof.root = toHex(sha256(fromHex(proof.path[0]!)));
+  proof.root = toHex(sha256(nodeBytes(proof.path[0]!)));
 }
 
 /** Index of `needle` in `hex` at an even (byte-aligned) offset, or -1. */

@@ -6,6 +6,7 @@ run over the known-answer vectors by test/proof/vectors.test.ts.
 Usage: python3 test/proof/independent_verifier.py fixtures/vectors/proof-*.json
 Prints one JSON object: {"<file>/<case>": {"valid": bool, "check": str|None, "node": int|None}, ...}
 """
+import base64
 import hashlib
 import json
 import sys
@@ -92,6 +93,73 @@ def unhex(s):
     return bytes.fromhex(s)
 
 
+def unb64(s, check="format"):
+    """Canonical base64 only: it must re-encode to the same text."""
+    try:
+        b = base64.b64decode(s, validate=True) if isinstance(s, str) else None
+    except ValueError:
+        b = None
+    if b is None or base64.b64encode(b).decode() != s:
+        raise Fail(check)
+    return b
+
+
+def git_id(kind, content):
+    return hashlib.sha1(b"%s %d\0" % (kind.encode(), len(content)) + content).hexdigest()
+
+
+def tree_entry(tree, name):
+    o = 0
+    while o < len(tree):
+        sp = tree.index(b" ", o)
+        nul = tree.index(b"\0", sp)
+        if tree[sp + 1 : nul] == name.encode():
+            return tree[o:sp].decode(), tree[nul + 1 : nul + 21].hex()
+        o = nul + 21
+    return None
+
+
+def verify_anchor(a, claimed_root, trusted_commit):
+    """Docs/FORMAT.md "Anchors": commit -> root tree -> .prolly -> datasets -> pointer -> root."""
+    if not isinstance(a, dict) or a.get("type") != "git-commit":
+        raise Fail("format")
+    commit = a.get("commit")
+    dataset = a.get("dataset")
+    if not isinstance(commit, str) or len(commit) != 40 or any(c not in "0123456789abcdef" for c in commit):
+        raise Fail("format")
+    if not isinstance(dataset, str) or not dataset or "/" in dataset:
+        raise Fail("format")
+    if not isinstance(a.get("trees"), list) or len(a["trees"]) != 3:
+        raise Fail("format")
+    commit_bytes = unb64(a.get("commitObject"))
+    trees = [unb64(t) for t in a["trees"]]
+    pointer = unb64(a.get("pointer"))
+    if git_id("commit", commit_bytes) != commit:
+        raise Fail("anchor")
+    if trusted_commit is not None and trusted_commit != commit:
+        raise Fail("anchor")
+    first = commit_bytes.split(b"\n", 1)[0]
+    if not first.startswith(b"tree ") or len(first) != 45:
+        raise Fail("anchor")
+    expected = first[5:].decode()
+    names = [".prolly", "datasets", dataset]
+    for i in range(3):
+        if git_id("tree", trees[i]) != expected:
+            raise Fail("anchor")
+        entry = tree_entry(trees[i], names[i])
+        if entry is None:
+            raise Fail("anchor")
+        mode, expected = entry
+        if (i < 2 and mode != "40000") or (i == 2 and mode not in ("100644", "100755")):
+            raise Fail("anchor")
+    if git_id("blob", pointer) != expected:
+        raise Fail("anchor")
+    lines = pointer.decode().split("\n")
+    roots = [l[5:] for l in lines if l.startswith("root ")]
+    if lines[0] != "prolly-dataset 1" or len(roots) != 1 or roots[0] != claimed_root.hex():
+        raise Fail("anchor")
+
+
 def value_of(v):
     if not isinstance(v, dict):
         raise Fail("format")
@@ -138,13 +206,26 @@ def child(level, keys, payloads, i, lower):
     return payloads[i][0], (level - 1, low, keys[i], payloads[i][1]), low
 
 
-def verify_key(p, root, path):
+def establish_root(p, root, commit):
+    """The root to check nodes against: anchor first (if any), then the trusted root."""
+    claimed = unhex(p.get("root"))
+    if len(claimed) != 32:
+        raise Fail("format")
+    if p.get("anchor") is not None:
+        verify_anchor(p["anchor"], claimed, commit)
+    elif commit is not None:
+        raise Fail("anchor")
+    if root is not None and claimed != root:
+        raise Fail("root")
+    return claimed
+
+
+def verify_key(p, trust, path):
     k = unhex(p.get("key"))
     claimed = value_of(p.get("value")) if p["kind"] == "inclusion" else None
     if p["kind"] == "absence" and "value" in p:
         raise Fail("format")
-    if unhex(p.get("root")) != root:
-        raise Fail("root")
+    root = establish_root(p, *trust)
     address, parent, lower = root, None, None
     d = 0
     while True:
@@ -169,14 +250,13 @@ def verify_key(p, root, path):
         return
 
 
-def verify_range(p, root, nodes):
+def verify_range(p, trust, nodes):
     start = None if p.get("start") is None else unhex(p["start"])
     end = None if p.get("end") is None else unhex(p["end"])
     if start is not None and end is not None and start > end:
         raise Fail("format")
     claimed = [(unhex(e["key"]), value_of(e["value"])) for e in p.get("entries", [])]
-    if unhex(p.get("root")) != root:
-        raise Fail("root")
+    root = establish_root(p, *trust)
     found = []
     pos = [0]
 
@@ -207,17 +287,17 @@ def verify_range(p, root, nodes):
             raise Fail("value")
 
 
-def verify(p, root_hex):
-    root = bytes.fromhex(root_hex)
+def verify(p, root_hex, commit):
+    root = bytes.fromhex(root_hex) if root_hex is not None else None
     try:
-        if not isinstance(p, dict) or p.get("format") != "git-prolly-proof" or p.get("version") != 1:
+        if not isinstance(p, dict) or p.get("format") != "git-prolly-proof" or p.get("version") != 2:
             raise Fail("format")
         kind = p.get("kind")
         field = "nodes" if kind == "range" else "path"
         if kind not in ("inclusion", "absence", "range") or not isinstance(p.get(field), list) or not p[field]:
             raise Fail("format")
-        node_bytes = [unhex(h) for h in p[field]]
-        (verify_range if kind == "range" else verify_key)(p, root, node_bytes)
+        node_bytes = [unb64(n) for n in p[field]]
+        (verify_range if kind == "range" else verify_key)(p, (root, commit), node_bytes)
         return {"valid": True, "check": None, "node": None}
     except Fail as f:
         return {"valid": False, "check": f.check, "node": f.node}
@@ -230,7 +310,7 @@ def main():
             vectors = json.load(f)
         short = name.rsplit("/", 1)[-1]
         for case in vectors["cases"]:
-            out[f"{short}/{case['name']}"] = verify(case["proof"], case["root"])
+            out[f"{short}/{case['name']}"] = verify(case["proof"], case.get("root"), case.get("commit"))
     print(json.dumps(out, indent=1, sort_keys=True))
 
 

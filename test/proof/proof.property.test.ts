@@ -7,7 +7,7 @@ import { verifyProof, verifyRangeProof } from '../../src/proof/verify.js';
 import { ProllyTree } from '../../src/tree/prolly-tree.js';
 import { compareBytes, toHex } from '../../src/util/bytes.js';
 import { prng, randomBytes, randomKey, randomValue, SortedModel, valueHex } from '../helpers/model.js';
-import { clone, flipHexByte, newNodes } from './helpers.js';
+import { clone, flipNodeByte, newNodes, nodeBytes } from './helpers.js';
 
 /** The model's notion of a value, in the same text form as the verifier's output. */
 function resultHex(v: ProofValue | undefined): string | undefined {
@@ -59,7 +59,7 @@ describe('proofs over random trees (property)', () => {
           // Tamper: one bit of one byte of one node.
           const d = Math.floor(rand() * proof.path.length);
           const bad = clone(proof);
-          bad.path[d] = flipHexByte(bad.path[d]!, Math.floor(rand() * (bad.path[d]!.length / 2)));
+          bad.path[d] = flipNodeByte(bad.path[d]!, Math.floor(rand() * nodeBytes(bad.path[d]!).length));
           const tampered = verifyProof(bad, { root: tree.root });
           expect(tampered.valid).toBe(false);
           expect(tampered.check).toBe('hash');

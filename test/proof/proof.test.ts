@@ -8,12 +8,12 @@ import { Node } from '../../src/tree/node.js';
 import { concatBytes, fromHex, toHex, utf8 } from '../../src/util/bytes.js';
 import { sha256 } from '../../src/util/hash.js';
 import { collect, prng } from '../helpers/model.js';
-import { clone, flipHexByte, newNodes, numberedTree, numKey, rawInternal, rawLeaf, rawTree, rechain, value100 } from './helpers.js';
+import { clone, flipHexByte, flipNodeByte, newNodes, nodeBytes, numberedTree, numKey, rawInternal, rawLeaf, rawTree, rechain, replaceInNode, toB64, value100 } from './helpers.js';
 
 const x = (s: string): Uint8Array => utf8(s);
 
 /** Decoded path nodes, via the engine's own decoder (an independent reading of what the proof holds). */
-const pathNodes = (p: KeyProof): Node[] => p.path.map((h) => Node.decode(fromHex(h), sha256(fromHex(h))));
+const pathNodes = (p: KeyProof): Node[] => p.path.map((h) => Node.decode(nodeBytes(h), sha256(nodeBytes(h))));
 
 async function expectProves(tree: ProllyTree, key: Uint8Array): Promise<KeyProof> {
   const proof = await proveKey(tree, key);
@@ -55,7 +55,7 @@ describe('empty tree', () => {
     const tree = await ProllyTree.empty(newNodes());
     for (const key of [x(''), x('a'), new Uint8Array([0xff, 0xff])]) {
       const proof = await expectProves(tree, key);
-      expect(proof.path).toEqual(['010000']);
+      expect(proof.path).toEqual([toB64(fromHex('010000'))]);
     }
   });
 
@@ -166,10 +166,10 @@ describe('three-level tree: 50k entries with 100-byte values', () => {
   test('one altered byte anywhere in any path node is rejected at that node', async () => {
     const proof = await proveKey(tree, numKey(31337));
     for (let d = 0; d < proof.path.length; d++) {
-      const len = proof.path[d]!.length / 2;
+      const len = nodeBytes(proof.path[d]!).length;
       for (const offset of [0, 1, 2, Math.floor(len / 2), len - 1]) {
         const bad = clone(proof);
-        bad.path[d] = flipHexByte(bad.path[d]!, offset);
+        bad.path[d] = flipNodeByte(bad.path[d]!, offset);
         expectRejected(verifyProof(bad, { root: tree.root }), 'hash', d);
       }
     }
@@ -179,11 +179,9 @@ describe('three-level tree: 50k entries with 100-byte values', () => {
     const proof = await proveKey(tree, numKey(4321));
     const bad = clone(proof);
     // Change the proven value inside the leaf, then make every parent point at the edited child.
-    const leafHex = bad.path[bad.path.length - 1]!;
-    const valueHex = toHex(value100(4321));
-    const forgedHex = 'ff'.repeat(100);
-    bad.path[bad.path.length - 1] = leafHex.replace(valueHex, forgedHex);
-    bad.value = { type: 'inline', hex: forgedHex };
+    const forged = new Uint8Array(100).fill(0xff);
+    bad.path[bad.path.length - 1] = replaceInNode(bad.path[bad.path.length - 1]!, value100(4321), forged);
+    bad.value = { type: 'inline', hex: toHex(forged) };
     rechain(bad, proof);
     // Internally consistent: it verifies against its own (forged) root…
     expect(verifyProof(bad, { root: bad.root }).valid).toBe(true);
@@ -281,13 +279,16 @@ describe('three-level tree: 50k entries with 100-byte values', () => {
       '{not json',
       [],
       { ...proof, format: 'something-else' },
-      { ...proof, version: 2 },
+      { ...proof, version: 1 },
+      { ...proof, version: 3 },
       { ...proof, kind: 'membership' },
       { ...proof, key: 'ABCD' },
       { ...proof, key: 'abc' },
       { ...proof, root: toHex(tree.root).slice(2) },
       { ...proof, path: 'nope' },
-      { ...proof, path: [proof.path[0]!.toUpperCase()] },
+      { ...proof, path: ['*' + proof.path[0]!.slice(1)] },
+      { ...proof, path: [proof.path[0]! + ' '] },
+      { ...proof, path: [proof.path[0]!.slice(0, -4) + 'AB=='] },
       { ...proof, value: { type: 'inline' } },
       { ...proof, value: { type: 'blob', address: '00', length: 5000 } },
       { ...proof, value: { type: 'ref', hex: '00' } },
@@ -302,11 +303,14 @@ describe('three-level tree: 50k entries with 100-byte values', () => {
     expect(() => verifyProof(proof, { root: new Uint8Array(31) })).toThrow(expect.objectContaining({ code: 'EINVAL' }));
   });
 
-  test('an anchor object is carried but does not change the outcome', async () => {
+  test('an unanchored proof has anchor null; a malformed anchor is rejected; a commit needs an anchor', async () => {
     const proof = await proveKey(tree, numKey(3));
     expect(proof.anchor).toBeNull();
-    const anchored = { ...proof, anchor: { type: 'git-commit', commit: '0'.repeat(40) } };
-    expect(verifyProof(anchored, { root: tree.root }).valid).toBe(true);
+    expectRejected(verifyProof({ ...proof, anchor: { type: 'git-commit', commit: '0'.repeat(40) } }, { root: tree.root }), 'format');
+    expectRejected(verifyProof({ ...proof, anchor: { type: 'svn-revision' } }, { root: tree.root }), 'format');
+    expectRejected(verifyProof(proof, { commit: 'a'.repeat(40) }), 'anchor');
+    expect(() => verifyProof(proof, {})).toThrow(expect.objectContaining({ code: 'EINVAL' }));
+    expect(() => verifyProof(proof, { commit: 'HEAD' })).toThrow(expect.objectContaining({ code: 'EINVAL' }));
   });
 });
 
@@ -379,7 +383,7 @@ describe('malformed trees: the verifier checks each child against its parent ent
       ['internal node with no entries', Uint8Array.from([1, 1, 0])],
     ];
     for (const [, bytes] of variants) {
-      const proof: KeyProof = { format: 'git-prolly-proof', version: 1, kind: 'absence', root: toHex(sha256(bytes)), key: toHex(x('zz')), path: [toHex(bytes)] };
+      const proof: KeyProof = { format: 'git-prolly-proof', version: 2, kind: 'absence', root: toHex(sha256(bytes)), key: toHex(x('zz')), path: [toB64(bytes)] };
       expectRejected(verifyProof(proof, { root: sha256(bytes) }), 'decode', 0);
     }
   });
@@ -471,7 +475,7 @@ describe('range proofs', () => {
       expect(r.valid).toBe(false);
       expect(['hash', 'path', 'format']).toContain(r.check);
       const altered = clone(proof);
-      altered.nodes[d] = flipHexByte(altered.nodes[d]!, 3);
+      altered.nodes[d] = flipNodeByte(altered.nodes[d]!, 3);
       expectRejected(verifyRangeProof(altered, { root: tree.root }), 'hash', d);
     }
     const swapped = clone(proof);

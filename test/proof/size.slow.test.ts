@@ -27,7 +27,7 @@ describe('proof size on a 1M-entry tree', () => {
       expect(proof.kind).toBe(r % 2 ? 'inclusion' : 'absence');
       expect(proof.path.length).toBe(tree.height);
       expect(verifyProof(proof, { root: tree.root }).valid).toBe(true);
-      nodeBytes.push(proof.path.reduce((n, h) => n + h.length / 2, 0));
+      nodeBytes.push(proof.path.reduce((n, h) => n + Buffer.from(h, 'base64').length, 0));
       jsonBytes.push(JSON.stringify(proof).length);
     }
     jsonBytes.sort((a, b) => a - b);

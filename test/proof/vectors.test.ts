@@ -5,6 +5,7 @@
  * verifies every committed case. Regenerate with `UPDATE_VECTORS=1` only when the format version changes.
  */
 import { spawnSync } from 'node:child_process';
+import { createHash, createPublicKey } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
@@ -16,7 +17,10 @@ import { Node } from '../../src/tree/node.js';
 import { ProllyTree } from '../../src/tree/prolly-tree.js';
 import { fromHex, toHex, utf8 } from '../../src/util/bytes.js';
 import { sha256 } from '../../src/util/hash.js';
-import { clone, flipHexByte, newNodes } from './helpers.js';
+import { ed25519KeyObject, type SshEd25519PrivateKey } from '../../src/sign/ssh-key.js';
+import { signCommitPayload } from '../../src/sign/commit-signing.js';
+import type { GitCommitAnchor } from '../../src/proof/types.js';
+import { clone, newNodes, nodeBytes, toB64 } from './helpers.js';
 
 const RECIPE =
   'keys "key-00000" … "key-01999" (zero-padded decimal) with values "value-<i>" (decimal, no padding), plus key "blob" holding a blob reference (address = SHA-256("blob"), length 5000)';
@@ -30,6 +34,8 @@ function recipeEntries(): [Uint8Array, TreeValue][] {
 interface Expectation {
   valid: boolean;
   kind: string;
+  /** Anchored proofs: what the anchor established. */
+  anchor?: { commit: string; dataset: string; signed: boolean };
   key?: string;
   value?: ProofValueJson;
   /** Range proofs: number of verified entries (they equal the proof's `entries`). */
@@ -41,8 +47,10 @@ interface Expectation {
 interface VectorCase {
   name: string;
   description: string;
-  /** The trusted root to verify against. */
-  root: string;
+  /** The trusted root to verify against (absent when only a commit is trusted). */
+  root?: string;
+  /** The trusted commit id to verify against, through the proof's anchor. */
+  commit?: string;
   proof: Proof;
   expect: Expectation;
 }
@@ -60,9 +68,42 @@ function expectationOf(result: ProofResult): Expectation {
   if ('key' in result && result.key) e.key = toHex(result.key);
   if ('value' in result && result.value) e.value = valueJson(result.value);
   if ('entries' in result && result.entries) e.count = result.entries.length;
+  if (result.valid && result.anchor) e.anchor = { commit: result.anchor.commit, dataset: result.anchor.dataset, signed: result.anchor.signed };
   if (result.check) e.check = result.check;
   if (result.node !== undefined) e.node = result.node;
   return e;
+}
+
+/** Trust options of a vector case. */
+const trustOf = (c: Pick<VectorCase, 'root' | 'commit'>) => ({ ...(c.root !== undefined ? { root: c.root } : {}), ...(c.commit !== undefined ? { commit: c.commit } : {}) });
+
+// ---- hand-built git objects for anchored vectors (SHA-1 object format) ----
+const gitId = (type: string, content: Uint8Array) => createHash('sha1').update(`${type} ${content.length}\0`).update(content).digest('hex');
+const gitTree = (entries: [mode: string, name: string, oid: string][]) =>
+  new Uint8Array(Buffer.concat(entries.map(([mode, name, oid]) => Buffer.concat([Buffer.from(`${mode} ${name}\0`), Buffer.from(oid, 'hex')]))));
+/** A fixed signing key (seed 0x01 × 32), so signed vectors are reproducible (Ed25519 is deterministic). */
+function fixedKey(): SshEd25519PrivateKey {
+  const seed = new Uint8Array(32).fill(1);
+  const spki = createPublicKey(ed25519KeyObject(seed)).export({ format: 'der', type: 'spki' });
+  return { type: 'ssh-ed25519', seed, rawPublicKey: new Uint8Array(spki.subarray(spki.length - 32)), comment: 'vectors@example.org', checkInt: 1 };
+}
+
+/** An anchor for dataset `dataset` with root `root`: pointer blob, three trees, and a commit (signed or not). */
+function makeAnchor(root: string, count: number, dataset: string, options: { signed?: boolean; message?: string } = {}): GitCommitAnchor {
+  const pointer = utf8(`prolly-dataset 1\nkind kv\nroot ${root}\ncount ${count}\n`);
+  const datasets = gitTree([['100644', dataset, gitId('blob', pointer)]]);
+  const prolly = gitTree([['40000', 'datasets', gitId('tree', datasets)]]);
+  const top = gitTree([['40000', '.prolly', gitId('tree', prolly)]]);
+  const who = 'Vector Author <vectors@example.org> 1700000000 +0000';
+  const payload = `tree ${gitId('tree', top)}\nauthor ${who}\ncommitter ${who}\n\n${options.message ?? 'vectors'}\n`;
+  let text = payload;
+  if (options.signed) {
+    const sig = signCommitPayload({ payload, privateKey: fixedKey() }).replace(/\n$/, '');
+    const end = payload.indexOf('\n\n');
+    text = `${payload.slice(0, end)}\ngpgsig ${sig.split('\n').join('\n ')}${payload.slice(end)}`;
+  }
+  const commit = utf8(text);
+  return { type: 'git-commit', commit: gitId('commit', commit), dataset, commitObject: toB64(commit), trees: [top, prolly, datasets].map(toB64), pointer: toB64(pointer) };
 }
 
 function valueJson(v: ProofValue): ProofValueJson {
@@ -82,9 +123,16 @@ async function generate(): Promise<Record<string, VectorFile>> {
     proof,
     expect: expectationOf(verifyProof(proof, { root: against })),
   });
+  const makeTrusting = (name: string, description: string, proof: Proof, trust: { root?: string; commit?: string }): VectorCase => ({
+    name,
+    description,
+    ...trust,
+    proof,
+    expect: expectationOf(verifyProof(proof, trust)),
+  });
   // The last key of the first leaf, to build a range across a leaf boundary.
   const firstLeaf = await proveKey(tree, k('blob'));
-  const leaf = Node.decode(fromHex(firstLeaf.path.at(-1)!), sha256(fromHex(firstLeaf.path.at(-1)!)));
+  const leaf = Node.decode(nodeBytes(firstLeaf.path.at(-1)!), sha256(nodeBytes(firstLeaf.path.at(-1)!)));
   const boundary = new TextDecoder().decode(leaf.lastKey());
   const boundaryIndex = Number(boundary.slice(4));
   const near = (d: number) => k(`key-${String(boundaryIndex + d).padStart(5, '0')}`);
@@ -101,7 +149,9 @@ async function generate(): Promise<Record<string, VectorFile>> {
     })(),
     byte: (() => {
       const p = clone(inclusion);
-      p.path[1] = flipHexByte(p.path[1]!, 40);
+      const b = nodeBytes(p.path[1]!);
+      b[40]! ^= 0x01;
+      p.path[1] = toB64(b);
       return p;
     })(),
     dropped: (() => {
@@ -128,11 +178,31 @@ async function generate(): Promise<Record<string, VectorFile>> {
     nonCanonical: (() => {
       // A root whose bytes hash correctly but carry a trailing byte.
       const bytes = Uint8Array.from([1, 0, 1, 1, 0x61, 0, 1, 0x31, 0]);
-      const p: KeyProof = { format: 'git-prolly-proof', version: 1, kind: 'absence', root: toHex(sha256(bytes)), key: toHex(k('b')), path: [toHex(bytes)], anchor: null };
+      const p: KeyProof = { format: 'git-prolly-proof', version: 2, kind: 'absence', root: toHex(sha256(bytes)), key: toHex(k('b')), path: [toB64(bytes)], anchor: null };
       return p;
     })(),
   };
   const otherRoot = toHex(sha256(k('some other tree')));
+
+  // Anchored proofs: the inclusion proof linked to a commit whose dataset "recipe" points at the tree.
+  const anchor = makeAnchor(root, tree.count, 'recipe');
+  const signedAnchor = makeAnchor(root, tree.count, 'recipe', { signed: true, message: 'signed vectors' });
+  const anchored = { ...clone(inclusion), anchor };
+  const anchoredRange = { ...clone(range), anchor };
+  const signedAbsence = { ...clone(absence), anchor: signedAnchor };
+  const anchorTamper = {
+    // A commit whose pointer names another root, relabelled with the real commit's id.
+    otherPointer: { ...clone(inclusion), anchor: { ...makeAnchor(otherRoot, 1, 'recipe'), commit: anchor.commit } },
+    // The commit message edited after the fact: the object no longer hashes to its id.
+    commitEdited: {
+      ...clone(inclusion),
+      anchor: { ...anchor, commitObject: toB64(utf8(Buffer.from(anchor.commitObject, 'base64').toString('utf8').replace('vectors', 'vectorz'))) },
+    },
+    // A consistent anchor for another commit, checked against the first commit's id.
+    otherCommit: { ...clone(inclusion), anchor: makeAnchor(root, tree.count, 'recipe', { message: 'another commit' }) },
+    // The pointer blob swapped for one naming the same root but another count: its hash breaks the tree link.
+    pointerSwapped: { ...clone(inclusion), anchor: { ...anchor, pointer: toB64(utf8(`prolly-dataset 1\nkind kv\nroot ${root}\ncount 1\n`)) } },
+  };
 
   return {
     inclusion: {
@@ -176,6 +246,22 @@ async function generate(): Promise<Record<string, VectorFile>> {
         make('non-canonical-node', 'a root node with a trailing zero byte (it hashes to the given root)', tamper.nonCanonical, tamper.nonCanonical.root),
       ],
     },
+    anchored: {
+      description:
+        'Proofs anchored to hand-built git commits whose tree holds .prolly/datasets/recipe naming the tree root; each is verified against the trusted `commit` and/or `root` given. The signed commit is signed with the Ed25519 key of seed 0x01 repeated 32 times (SSHSIG, namespace "git").',
+      tree: info,
+      cases: [
+        makeTrusting('inclusion-at-commit', 'the inclusion proof of "key-01234", trusted through its commit id alone', anchored, { commit: anchor.commit }),
+        makeTrusting('range-at-commit', 'the across-leaves range proof, trusted through its commit id', anchoredRange, { commit: anchor.commit }),
+        makeTrusting('absence-signed-commit', 'the absence proof of "key-01234x", anchored to a signed commit', signedAbsence, { commit: signedAnchor.commit }),
+        makeTrusting('commit-and-root', 'the anchored inclusion proof, trusting both the commit and the root', anchored, { commit: anchor.commit, root }),
+        makeTrusting('pointer-names-other-root', 'the anchor of a commit whose pointer names another root, given the real commit id', anchorTamper.otherPointer, { commit: anchor.commit }),
+        makeTrusting('commit-object-edited', 'the commit message edited ("vectorz"): the object no longer hashes to its id', anchorTamper.commitEdited, { commit: anchor.commit }),
+        makeTrusting('other-commit', 'a consistent anchor to another commit, checked against the first commit id', anchorTamper.otherCommit, { commit: anchor.commit }),
+        makeTrusting('pointer-swapped', 'the pointer blob replaced by another naming the same root', anchorTamper.pointerSwapped, { root }),
+        makeTrusting('no-anchor', 'an unanchored proof checked against a commit id', inclusion, { commit: anchor.commit }),
+      ],
+    },
   };
 }
 
@@ -191,17 +277,17 @@ describe('proof known-answer vectors', () => {
 
   test('every committed case verifies to its expected outcome', () => {
     const seen = { valid: 0, invalid: 0 };
-    for (const name of ['inclusion', 'absence', 'range', 'invalid']) {
+    for (const name of ['inclusion', 'absence', 'range', 'invalid', 'anchored']) {
       const vectors = JSON.parse(readFileSync(file(name), 'utf8')) as VectorFile;
       for (const c of vectors.cases) {
-        const result = verifyProof(c.proof, { root: c.root });
+        const result = verifyProof(c.proof, trustOf(c));
         expect(expectationOf(result), `${name}/${c.name}`).toEqual(c.expect);
-        expect(c.expect.valid, `${name}/${c.name}`).toBe(name !== 'invalid');
+        if (name !== 'anchored') expect(c.expect.valid, `${name}/${c.name}`).toBe(name !== 'invalid');
         if (c.expect.valid && c.proof.kind === 'range') expect(c.expect.count).toBe((c.proof as RangeProof).entries.length);
         seen[c.expect.valid ? 'valid' : 'invalid']++;
       }
     }
-    expect(seen).toEqual({ valid: 9, invalid: 8 });
+    expect(seen).toEqual({ valid: 13, invalid: 13 });
   });
 
   test('the invalid vectors fail the documented checks', () => {
@@ -226,7 +312,7 @@ describe('proof known-answer vectors', () => {
     expect(inclusion.blob!.expect.value).toEqual({ type: 'blob', address: toHex(sha256(utf8('blob'))), length: 5000 });
     const absence = load('absence');
     expect((absence['beyond-last']!.proof as KeyProof).path.length).toBe(1);
-    expect((absence['empty-tree']!.proof as KeyProof).path).toEqual(['010000']);
+    expect((absence['empty-tree']!.proof as KeyProof).path).toEqual([toB64(fromHex('010000'))]);
     const range = load('range');
     expect(range['across-leaves']!.expect.count).toBe(6);
     expect((range['across-leaves']!.proof as RangeProof).nodes.length).toBeGreaterThanOrEqual(3);
@@ -235,8 +321,24 @@ describe('proof known-answer vectors', () => {
   });
 
   const python = spawnSync('python3', ['--version']).status === 0;
+  test('the anchored vectors fail the documented checks and name the signed commit', () => {
+    const vectors = JSON.parse(readFileSync(file('anchored'), 'utf8')) as VectorFile;
+    const outcome = Object.fromEntries(vectors.cases.map((c) => [c.name, c.expect.valid ? (c.expect.anchor!.signed ? 'signed' : 'valid') : c.expect.check]));
+    expect(outcome).toEqual({
+      'inclusion-at-commit': 'valid',
+      'range-at-commit': 'valid',
+      'absence-signed-commit': 'signed',
+      'commit-and-root': 'valid',
+      'pointer-names-other-root': 'anchor',
+      'commit-object-edited': 'anchor',
+      'other-commit': 'anchor',
+      'pointer-swapped': 'anchor',
+      'no-anchor': 'anchor',
+    });
+  });
+
   test.skipIf(!python)('an independent verifier written from docs/FORMAT.md (Python) gives the same outcomes', () => {
-    const names = ['inclusion', 'absence', 'range', 'invalid'];
+    const names = ['inclusion', 'absence', 'range', 'invalid', 'anchored'];
     const run = spawnSync('python3', [fileURLToPath(new URL('./independent_verifier.py', import.meta.url)), ...names.map((n) => fileURLToPath(file(n)))], { encoding: 'utf8' });
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);

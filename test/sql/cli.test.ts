@@ -144,6 +144,18 @@ describe('git prolly import --table', () => {
     ]);
   });
 
+  it('an index catches up with rows that arrived without SQL (import, checkout)', () => {
+    r.ok(['sql', 'CREATE INDEX people_name ON people (name)']);
+    writeFileSync(join(r.dir, 'late.csv'), 'id,name\n7,Zed\n');
+    r.ok(['import', 'people', 'late.csv', '--table']);
+    const q = r.prolly(['sql', "SELECT id FROM people WHERE name = 'Zed'", '--format', 'csv', '--verbose']);
+    expect(q.stdout).toBe('id\r\n7\n');
+    expect(q.stderr).toMatch(/index-point via index people_name \(caught-up\)/);
+    const again = r.prolly(['sql', "SELECT id FROM people WHERE name = 'Ada L.'", '--format', 'csv', '--verbose']);
+    expect(again.stdout).toBe('id\r\n1\n');
+    expect(again.stderr).toMatch(/via index people_name \(cached\)/);
+  });
+
   it('a bad row names the file, line and column, and nothing is imported', () => {
     const before = readFileSync(join(r.dir, '.prolly', 'datasets', 'people'), 'utf8');
     writeFileSync(join(r.dir, 'bad.csv'), 'id,name,born\n10,Ok,2000-01-01\n11,Bad,not-a-date\n');

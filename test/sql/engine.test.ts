@@ -84,6 +84,27 @@ describe('tables', () => {
     ].map(([s, t]) => [s, t, s === 'a' ? 2 : 1]));
   });
 
+  test('rows over 1 KiB are stored as blobs and read back by scans, point reads and updates', async () => {
+    await session.execute('CREATE TABLE docs (id INTEGER PRIMARY KEY, body TEXT)');
+    const big = 'x'.repeat(5000) + 'é';
+    await session.query('INSERT INTO docs VALUES (?, ?)', [1, big]);
+    await session.execute("INSERT INTO docs VALUES (2, 'small'), (3, 'tiny')");
+    expect(await rows('SELECT id, LENGTH(body) AS n FROM docs ORDER BY id')).toEqual([
+      [1, 5001],
+      [2, 5],
+      [3, 4],
+    ]);
+    expect(await rows('SELECT body FROM docs WHERE id = 1')).toEqual([[big]]);
+    await session.execute("UPDATE docs SET body = body || '!' WHERE id = 1");
+    expect(await rows('SELECT LENGTH(body) FROM docs WHERE id >= 1 AND id < 2')).toEqual([[5002]]);
+  });
+
+  test('a key-value dataset is not a table, and its name is taken', async () => {
+    store.otherDatasets.add('users');
+    await fails('SELECT * FROM users', 'ESQLNAME', /dataset "users" is a kv dataset, not a table/);
+    await fails('CREATE TABLE users (id INTEGER PRIMARY KEY)', 'ESQLNAME', /already exists/);
+  });
+
   test('DROP TABLE, IF EXISTS, IF NOT EXISTS', async () => {
     await session.execute('CREATE TABLE a (id INTEGER PRIMARY KEY); CREATE TABLE IF NOT EXISTS a (x TEXT)');
     expect((await store.getTable('a'))!.schema.columns[0]!.name).toBe('id');

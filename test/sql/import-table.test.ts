@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { SqlSession } from '../../src/sql/engine.js';
+import { schemaFromCreateTable } from '../../src/sql/ddl.js';
 import { importTable } from '../../src/sql/import-table.js';
 import { MemoryTableStore } from '../../src/sql/table-store.js';
 import { utf8 } from '../../src/util/bytes.js';
@@ -57,6 +58,20 @@ describe('importTable', () => {
     expect((await store.getTable('p'))!.count).toBe(2);
     await importTable({ store, table: 'p', input: stream('id,name\n9,nine\n'), format: 'csv', replace: true });
     expect(await rows(store, 'SELECT id, name FROM p')).toEqual([[9, 'nine']]);
+  });
+
+  test('a given schema (a CREATE TABLE statement) instead of inference', async () => {
+    const store = new MemoryTableStore();
+    const schema = schemaFromCreateTable('CREATE TABLE ignored (code TEXT PRIMARY KEY, n REAL NOT NULL, email TEXT UNIQUE)', 'codes');
+    await importTable({ store, table: 'codes', input: stream('code,n,email\n007,1,a@x\n008,2,b@x\n'), format: 'csv', schema });
+    expect(await rows(store, 'SELECT code, n FROM codes ORDER BY code')).toEqual([
+      ['007', 1],
+      ['008', 2],
+    ]);
+    expect((await store.getTable('codes'))!.schema.indexes!.map((i) => [i.name, i.unique])).toEqual([['codes_email_key', true]]);
+    const before = (await store.getTable('codes'))!.root;
+    await expect(importTable({ store, table: 'codes', input: stream('code,n,email\n009,3,a@x\n'), format: 'csv' })).rejects.toThrow(/UNIQUE index codes_email_key: .*\(email\) = \("a@x"\)/);
+    expect((await store.getTable('codes'))!.root).toEqual(before);
   });
 
   test('from a stream, types come from the first rows; a later row that does not fit names its line', async () => {

@@ -135,6 +135,8 @@ export const ORACLE_QUERIES: OracleQuery[] = [
   q('SELECT t.status, t.n FROM (SELECT status, COUNT(*) AS n FROM orders GROUP BY status) AS t WHERE t.n > 250 ORDER BY t.status'),
   q('SELECT id FROM customers WHERE id NOT IN (SELECT customer_id FROM orders WHERE customer_id IS NOT NULL) ORDER BY id'),
   q('SELECT MAX(amount) AS m FROM orders WHERE amount < (SELECT AVG(amount) FROM orders)'),
+  q('SELECT COUNT(*) AS n FROM customers WHERE id NOT IN (SELECT customer_id FROM orders WHERE id < 100)'),
+  q('SELECT COUNT(*) AS n FROM customers c WHERE c.id NOT IN (SELECT o.qty FROM orders o WHERE o.customer_id = c.id)'),
   // Ordering
   q('SELECT id, amount FROM orders WHERE id <= 40 ORDER BY amount, id'),
   q('SELECT id, amount FROM orders WHERE id <= 40 ORDER BY amount DESC, id'),

@@ -1,5 +1,5 @@
 /** `git prolly import <dataset> <file|-> [--key COL] [--format F] [--replace]`: streaming import. */
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { invalidArgument } from '../../errors.js';
 import { toHex } from '../../util/bytes.js';
 import { withRepo } from '../context.js';
@@ -12,6 +12,8 @@ export async function run(out: Output, args: unknown[], options: Record<string, 
   const total = fromStdin ? undefined : statSync(file).size;
   const started = performance.now();
   await withRepo('import', async (repo) => {
+    const { auditImport } = await import('../../audit/record.js');
+    const audit = auditImport(repo, dataset, fromStdin ? 'stdin' : file);
     const progress = out.progress(`importing ${fromStdin ? 'stdin' : file}`);
     if (options.table) {
       // SQL tables: src/sql/import-table.ts (typed columns, primary key, schema inference).
@@ -26,6 +28,10 @@ export async function run(out: Output, args: unknown[], options: Record<string, 
           format: options.format as string | undefined,
           file: fromStdin ? 'stdin' : file,
           primaryKey: typeof options.pk === 'string' ? options.pk.split(',').map((c) => c.trim()).filter(Boolean) : undefined,
+          schema:
+            typeof options.schema === 'string'
+              ? (await import('../../sql/ddl.js')).schemaFromCreateTable(options.schema.startsWith('@') ? readFileSync(options.schema.slice(1), 'utf8') : options.schema, dataset)
+              : undefined,
           replace: Boolean(options.replace),
           onProgress: ({ phase, bytes, rows }) =>
             progress.update({ done: bytes, total, detail: `${phase === 'scan' ? 'reading types: ' : ''}${formatBytes(bytes)}${total ? ` of ${formatBytes(total)}` : ''}, ${formatCount(rows)} rows` }),
@@ -34,6 +40,7 @@ export async function run(out: Output, args: unknown[], options: Record<string, 
         progress.finish();
       }
       const seconds = (performance.now() - started) / 1000;
+      await audit.done({ rows: t.rows, table: true });
       if (out.json) {
         await out.printJson({ table: t.table, rows: t.rows, count: t.count, created: t.created, root: toHex(t.root), seconds: Math.round(seconds * 1000) / 1000 });
         return;
@@ -54,6 +61,7 @@ export async function run(out: Output, args: unknown[], options: Record<string, 
       progress.finish();
     }
     const seconds = (performance.now() - started) / 1000;
+    await audit.done({ rows: r.rows });
     if (out.json) {
       await out.printJson({ dataset, rows: r.rows, count: r.count, root: toHex(r.root), seconds: Math.round(seconds * 1000) / 1000 });
       return;

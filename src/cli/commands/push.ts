@@ -64,6 +64,10 @@ export async function run(out: Output, args: unknown[], options: Record<string, 
         alreadyPresent: result.present,
         ms: result.ms,
       };
+      if (result.chunks > 0) {
+        const { auditStorage } = await import('../../audit/record.js');
+        await auditStorage(repo, { op: 'push', what: `push to ${where}: ${result.chunks} chunks for ${roots.length} dataset versions`, details: summary });
+      }
       if (out.json) await out.printJson(summary);
       else if (result.chunks === 0) {
         if (!hook) await out.line(`${where}: up to date (${formatCount(roots.length)} dataset versions in ${formatCount(commits.length)} commits)`);

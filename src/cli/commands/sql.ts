@@ -9,7 +9,6 @@ import { ErrorCodes, ProllyError, invalidArgument } from '../../errors.js';
 import { SqlSession, type StatementResult } from '../../sql/engine.js';
 import { formatRows, OUTPUT_FORMATS, type OutputFormat } from '../../sql/format.js';
 import { repoTables } from '../../sql/repo-tables.js';
-import { runShell } from '../../sql/shell.js';
 import { readStdin, withRepo } from '../context.js';
 import type { Output } from '../output.js';
 import { EXIT_ERROR } from '../run.js';
@@ -30,6 +29,7 @@ export async function run(out: Output, args: unknown[], options: Record<string, 
     let code = 0;
     try {
       if (interactive) {
+        const { runShell } = await import('../../sql/shell.js');
         const failures = await runShell({
           session,
           input: process.stdin,

@@ -25,6 +25,10 @@ export async function run(out: Output, _args: unknown[], options: Record<string,
       const tiers = ageOrder(rs.tiers);
       if (tiers.length < 2) throw new ProllyError(ErrorCodes.INVALID_ARGUMENT, 'age-based tiering needs at least two remote backends (hot and cold)', {});
       const moves = await applyAgePolicy({ git: await repo.git(), tiers, nodes: new NodeStore(rs.store), chunks: rs.store, dryRun });
+      if (!dryRun && moves.length > 0) {
+        const { auditStorage } = await import('../../audit/record.js');
+        await auditStorage(repo, { op: 'tier', what: `tier: ${moves.map((m) => `${m.from} → ${m.to}`).join(', ')}`, details: { moves } });
+      }
       if (out.json) {
         await out.printJson({ dryRun, moves });
         return;

@@ -122,12 +122,12 @@ export function shardCounts(routing: ProllyConfig['storage']['routing']): { k: n
 }
 
 /**
- * Shards (or copies) a write must store. Replicate: `quorum` copies. Erasure: `quorum` counts shards
- * when it is at least k; below that every shard must be written.
+ * Shards (or copies) a write must store. Replicate: `quorum` copies (0: every copy). Erasure: `quorum`
+ * counts shards when it is at least k; below that (and at 0) every shard must be written.
  */
 export function writeQuorumOf(routing: ProllyConfig['storage']['routing']): number {
   const { k, m } = shardCounts(routing);
-  if (routing.strategy === 'replicate') return Math.max(1, Math.min(routing.quorum, k + m));
+  if (routing.strategy === 'replicate') return routing.quorum === 0 ? k + m : Math.min(routing.quorum, k + m);
   return routing.quorum >= k ? Math.min(routing.quorum, k + m) : k + m;
 }
 

@@ -4,8 +4,8 @@
  * every node would spend most of its time there. zstd decodes concatenated frames as the
  * concatenation of their contents, and tree nodes are self-delimiting (docs/FORMAT.md: version,
  * level, entry count, then length-prefixed entries), so one call decodes a whole batch and the
- * output is split by parsing node lengths. Every piece is checked against its address (SHA-256),
- * which also proves the split; anything that does not check out is decoded on its own.
+ * output is split by parsing node lengths; a split that does not account for every byte, or an
+ * internal node whose SHA-256 is not its address, sends the batch back to one-by-one decoding.
  */
 import { createRequire } from 'node:module';
 import { equalBytes } from '../../util/bytes.js';
@@ -32,41 +32,54 @@ function binding(): ZstdBinding {
 
 /**
  * Byte length of the tree node starting at `o` in `buf`, or -1 when it does not parse.
+ * @example nodeLength(concatenatedNodes, 0) // length of the first node
  * Leaf values: tag 0 + varint length + bytes, or tag 1 + 32-byte address + varint length;
  * internal entries: 32-byte child address + varint count.
  */
 export function nodeLength(buf: Uint8Array, o: number): number {
+  return scanNode(buf, o).length;
+}
+
+/**
+ * Length of the tree node at `o` (-1 when it does not parse) and whether it is a leaf holding a
+ * blob reference — what a push needs to know about a leaf, without decoding it.
+ * @example const { length, hasBlob } = scanNode(bytes, 0)
+ */
+export function scanNode(buf: Uint8Array, o: number): { length: number; hasBlob: boolean } {
+  const bad = { length: -1, hasBlob: false };
+  let hasBlob = false;
   const start = o;
-  if (o + 3 > buf.length) return -1;
+  if (o + 3 > buf.length) return bad;
   const level = buf[o + 1]!;
   let r = readVarintSafe(buf, o + 2);
-  if (!r) return -1;
+  if (!r) return bad;
   const n = r.value;
   o = r.next;
   for (let i = 0; i < n; i++) {
     r = readVarintSafe(buf, o);
-    if (!r) return -1;
+    if (!r) return bad;
     o = r.next + r.value;
-    if (o >= buf.length) return -1;
+    if (o >= buf.length) return bad;
     if (level === 0) {
       const tag = buf[o];
       if (tag === 0) {
         r = readVarintSafe(buf, o + 1);
-        if (!r) return -1;
+        if (!r) return bad;
         o = r.next + r.value;
       } else if (tag === 1) {
+        hasBlob = true;
         r = readVarintSafe(buf, o + 1 + ADDRESS_BYTES);
-        if (!r) return -1;
+        if (!r) return bad;
         o = r.next;
-      } else return -1;
+      } else return bad;
     } else {
       r = readVarintSafe(buf, o + ADDRESS_BYTES);
-      if (!r) return -1;
+      if (!r) return bad;
       o = r.next;
     }
-    if (o > buf.length) return -1;
+    if (o > buf.length) return bad;
   }
-  return o - start;
+  return { length: o - start, hasBlob };
 }
 
 function readVarintSafe(buf: Uint8Array, o: number): { value: number; next: number } | undefined {
@@ -113,15 +126,23 @@ export async function decodeStoredNodes(
       whole = undefined; // a bad frame: decode one by one below, which names the chunk
     }
     if (whole) {
+      // Split by node lengths. Internal nodes are hash-checked (they steer the walk); for leaves a
+      // split that parses node by node and ends exactly at the end of the output is trusted (every
+      // reader of the remote checks leaf hashes anyway). Anything off: decode one by one.
+      const pieces: Uint8Array[] = [];
       let o = 0;
+      let ok = true;
       for (const i of framed) {
         const len = nodeLength(whole, o);
-        if (len < 0) break;
-        const piece = whole.subarray(o, o + len);
-        if (!equalBytes(sha256(piece), addresses[i]!)) break;
-        out[i] = piece;
+        const piece = len < 0 ? undefined : whole.subarray(o, o + len);
+        if (!piece || (piece[1] !== 0 && !equalBytes(sha256(piece), addresses[i]!))) {
+          ok = false;
+          break;
+        }
+        pieces.push(piece);
         o += len;
       }
+      if (ok && o === whole.length) framed.forEach((i, k) => (out[i] = pieces[k]));
     }
   }
   const left: Promise<void>[] = [];

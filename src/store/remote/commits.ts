@@ -9,7 +9,11 @@ import type { GitRepo } from '../../repo/git.js';
 import { toHex } from '../../util/bytes.js';
 import type { DatasetRoots } from './reachable.js';
 
-/** Commit ids reachable from `tips` (all parents), excluding every commit reachable from `exclude`. */
+/**
+ * Commit ids reachable from `tips` (all parents), excluding every commit reachable from `exclude`
+ * (ids not in the local object store exclude nothing).
+ * @example const toPublish = await commitsBetween(git, [localOid], [remoteOid]);
+ */
 export async function commitsBetween(repo: GitRepo, tips: readonly string[], exclude: readonly string[] = []): Promise<string[]> {
   const excluded = new Set<string>();
   // A remote tip we never fetched is not in the local object store: nothing to exclude below it.

@@ -12,7 +12,10 @@ import { utf8 } from '../../util/bytes.js';
 /** Marks a hook file as written by git-prolly (so reinstalling may replace it). */
 export const HOOK_MARKER = '# git-prolly pre-push hook';
 
-/** Where git looks for hooks: core.hooksPath (relative to the work tree) or `<git dir>/hooks`. */
+/**
+ * Where git looks for hooks: core.hooksPath (relative to the work tree) or `<git dir>/hooks`.
+ * @example hooksDir({ commonDir: '/repo/.git', workTree: '/repo' }) // '/repo/.git/hooks'
+ */
 export function hooksDir(opts: { commonDir: string; workTree: string; hooksPath?: string }): string {
   if (opts.hooksPath) return isAbsolute(opts.hooksPath) ? opts.hooksPath : resolve(opts.workTree, opts.hooksPath);
   return join(opts.commonDir, 'hooks');
@@ -94,7 +97,10 @@ export function parsePrePushInput(text: string): PushedRef[] {
   return out;
 }
 
-/** True for git's all-zero object id (a deleted or absent ref). */
+/**
+ * True for git's all-zero object id (a deleted or absent ref).
+ * @example isZeroOid('0000000000000000000000000000000000000000') // true
+ */
 export function isZeroOid(oid: string): boolean {
   return /^0+$/.test(oid);
 }

@@ -21,7 +21,7 @@ import { Node, VALUE_BLOB } from '../../tree/node.js';
 import { equalBytes, toHex } from '../../util/bytes.js';
 import { sha256 } from '../../util/hash.js';
 import type { ChunkStore } from '../chunk-store.js';
-import { decodeStoredNodes } from './batch-decode.js';
+import { decodeStoredNodes, scanNode } from './batch-decode.js';
 import type { DatasetRoots } from './reachable.js';
 
 /** Progress of a push. */
@@ -194,6 +194,11 @@ export async function pushChunks(opts: PushChunksOptions): Promise<PushResult> {
   };
 
   const visit = async (chunk: Loaded): Promise<void> => {
+    // Leaves without blob references need no decoding at all: send them as they are.
+    if (chunk.bytes![1] === 0 && !scanNode(chunk.bytes!, 0).hasBlob) {
+      await send(chunk);
+      return;
+    }
     const node = Node.decode(chunk.bytes!, chunk.address);
     if (node.level > 0) {
       // Internal nodes steer the walk: check them (leaves are checked by every reader of the remote).

@@ -92,7 +92,7 @@ export function createPlacement(opts: PlacementOptions): Placement {
           { key: 'storage.routing.replication_factor' },
         );
       }
-      return new ReplicatedPlacement({ tiers: opts.tiers.slice(0, n), quorum: Math.min(opts.routing.quorum > 1 ? opts.routing.quorum : n, n), readTimeoutMs: opts.readTimeoutMs });
+      return new ReplicatedPlacement({ tiers: opts.tiers.slice(0, n), quorum: opts.routing.quorum === 0 ? n : Math.min(opts.routing.quorum, n), readTimeoutMs: opts.readTimeoutMs });
     }
     default:
       throw new ProllyError(ErrorCodes.BAD_CONFIG, `storage.routing.strategy "${strategy}" is not available in this build`, { key: 'storage.routing.strategy' });

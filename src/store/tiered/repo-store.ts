@@ -119,7 +119,9 @@ export function remoteTiers(config: ProllyConfig, loc: RepoLocation, options: Pi
 export async function openRepoStore(config: ProllyConfig, loc: RepoLocation, options: OpenRepoStoreOptions = {}): Promise<RepoStore> {
   const storeDir = loc.storeDir ?? join(loc.prollyDir, 'store');
   if (options.readOnly && !existsSync(storeDir)) mkdirSync(storeDir, { recursive: true });
-  const compression = config.compression.type === 'none' ? (false as const) : { level: config.compression.level };
+  // The local tier stays uncompressed unless [compression] local = true: per-chunk zstd costs more time
+  // than local disk saves. Remote packs are compressed by their own layer (tier.ts).
+  const compression = config.compression.type === 'none' || !config.compression.local ? (false as const) : { level: config.compression.level };
   const local = await openLocalStack({
     dir: storeDir,
     readOnly: options.readOnly,

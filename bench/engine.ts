@@ -13,19 +13,10 @@ import { NodeStore } from '../src/tree/node-store.js';
 import { ProllyTree, type Edit, type Entry } from '../src/tree/prolly-tree.js';
 import { benchCdc } from './cdc.js';
 import { median, now, writeResults } from './common.js';
+import { xorshift32 as rng } from '../src/util/prng.js';
 
 const N = 1_000_000;
 
-/** Deterministic xorshift bytes, so every run builds the same trees. */
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return x >>> 0;
-  };
-}
 
 /**
  * The benchmark data set, generated before any timing: key i is 4 bytes that grow with i and 12

@@ -32,6 +32,7 @@ import { NodeStore } from '../src/tree/node-store.js';
 import { ProllyTree, type Edit, type Entry } from '../src/tree/prolly-tree.js';
 import { sha256 } from '../src/util/hash.js';
 import { writeResults } from './common.js';
+import { xorshift32 as rng } from '../src/util/prng.js';
 
 export interface BenchTiersOptions {
   /** Entries of the big dataset (default 1,000,000). */
@@ -54,16 +55,6 @@ interface WireCount {
   putSizes: number[];
 }
 
-/** Deterministic xorshift, so every run builds the same trees. */
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return x >>> 0;
-  };
-}
 
 function keyAt(i: number, n: number): Uint8Array {
   const k = new Uint8Array(16);

@@ -1,3 +1,4 @@
+import { mulberry32 as prng } from '../util/prng.js';
 /**
  * The sample dataset used by the demo and the tests (fixtures/sample/users.csv is this function's
  * output, checked by a test): deterministic pseudo-random users, with a few names that need CSV
@@ -9,17 +10,6 @@ const LAST = ['Lovelace', 'Turing', 'Hopper', 'Torvalds', 'Hamilton', 'Ritchie',
 const COUNTRIES = ['DE', 'FR', 'GB', 'US', 'IN', 'JP', 'BR', 'NG', 'SE', 'CA'];
 const PLANS = ['free', 'free', 'free', 'pro', 'pro', 'team'];
 
-/** mulberry32: a tiny deterministic PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function csvCell(s: string): string {
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;

@@ -192,7 +192,7 @@ export async function checkUniqueTree(handle: TableHandle, index: IndexSchema, t
       continue;
     }
     if (prev && compareBytes(encodeKey(prev as KeyInput[], types.slice(0, names.length)), encodeKey(values as KeyInput[], types.slice(0, names.length))) === 0) {
-      throw new ProllyError(ErrorCodes.SQL_CONSTRAINT, `cannot create UNIQUE index ${index.name}: table ${JSON.stringify(handle.name)} has more than one row with (${names.join(', ')}) = (${values.map(showValue).join(', ')})`, {
+      throw new ProllyError(ErrorCodes.SQL_CONSTRAINT, `UNIQUE index ${index.name}: table ${JSON.stringify(handle.name)} would have more than one row with (${names.join(', ')}) = (${values.map(showValue).join(', ')}); nothing was changed`, {
         table: handle.name,
         column: names.join(', '),
       });

@@ -7,7 +7,6 @@
  * whose CIDs are the chunk hashes.
  */
 import { ProllyError } from '../errors.js';
-import type { ChunkStore } from '../store/chunk-store.js';
 import type { RepoStore } from '../store/tiered/repo-store.js';
 import type { Tier } from '../store/tiered/tier.js';
 import { equalBytes, toHex } from '../util/bytes.js';
@@ -221,36 +220,4 @@ export class RemoteChecker {
       return [{ address: c.address, check: 'remote-corrupt', message: `chunk ${toHex(c.address)} on ${where} is corrupt: ${messageOf(err)}` }];
     }
   }
-}
-
-/**
- * A read-only ChunkStore over a ChunkReader: a chunk that is missing or fails its hash reads as absent.
- * The verifier's diff walks read through it, so they never see bytes the verifier would reject (the
- * repository stack could serve a remote's good copy of a locally corrupt chunk).
- * @example const nodes = new NodeStore(new CheckedChunkStore(reader));
- */
-export class CheckedChunkStore implements ChunkStore {
-  readonly name = 'verified reads';
-  constructor(private readonly reader: ChunkReader) {}
-  async get(address: Uint8Array): Promise<Uint8Array | undefined> {
-    return (await this.getMany([address]))[0];
-  }
-  async getMany(addresses: readonly Uint8Array[]): Promise<(Uint8Array | undefined)[]> {
-    return (await this.reader.read(addresses, { count: false })).map((r) => r.bytes);
-  }
-  async has(address: Uint8Array): Promise<boolean> {
-    return (await this.get(address)) !== undefined;
-  }
-  async hasMany(addresses: readonly Uint8Array[]): Promise<boolean[]> {
-    return (await this.getMany(addresses)).map((b) => b !== undefined);
-  }
-  async put(): Promise<void> {
-    throw new Error('CheckedChunkStore is read-only');
-  }
-  async putMany(): Promise<void> {
-    throw new Error('CheckedChunkStore is read-only');
-  }
-  async flush(): Promise<void> {}
-  async *list(): AsyncIterable<Uint8Array> {}
-  async close(): Promise<void> {}
 }

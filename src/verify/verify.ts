@@ -22,10 +22,9 @@ import type { Repo } from '../repo/repo.js';
 import type { AllowedSigners } from '../sign/allowed-signers.js';
 import { openRepoStore, type RepoStore } from '../store/tiered/repo-store.js';
 import { Node } from '../tree/node.js';
-import { NodeStore } from '../tree/node-store.js';
+import { ByteLru } from '../store/lru.js';
 import { compareBytes, toHex } from '../util/bytes.js';
-import { sharedSubtrees } from './baseline.js';
-import { CheckedChunkStore, ChunkReader, RemoteChecker } from './chunks.js';
+import { ChunkReader, RemoteChecker } from './chunks.js';
 import { commitRange, describeCommit, findRewrite, isAncestor } from './history.js';
 
 /** What failed (stable names). */
@@ -167,16 +166,11 @@ export async function verifyHistory(repo: Repo, options: VerifyHistoryOptions = 
 
 class Verifier {
   private readonly reader: ChunkReader;
-  private readonly nodes: NodeStore;
   private readonly remote: RemoteChecker | undefined;
   /** Chunk address hex → summary (verified good) or null (a problem was reported for it). */
   private readonly verified = new Map<string, NodeSummary | null>();
-  /**
-   * Nodes of the parents' trees that the dataset being checked shares with them (found by a diff-like
-   * walk): accounted for already — verified, or in the trusted baseline of `from` — so not read. Set
-   * per dataset version, which keeps memory bounded by the size of one change.
-   */
-  private trusted = new Set<string>();
+  /** Decoded nodes read in this run (all hash-checked), for the parent diffs and the walk. */
+  private readonly cache = new ByteLru<string, Node>({ maxBytes: 64 * 1024 * 1024, sizeOf: (n) => n.bytes.length + 256 });
   /** Pointer blobs already checked. */
   private readonly pointerBlobs = new Set<string>();
   private readonly report: VerifyReport;
@@ -188,7 +182,6 @@ class Verifier {
     private readonly options: VerifyHistoryOptions,
   ) {
     this.reader = new ChunkReader(rs);
-    this.nodes = new NodeStore(new CheckedChunkStore(this.reader), { cacheBytes: 32 * 1024 * 1024 });
     this.remote = options.remote !== undefined ? new RemoteChecker(rs.tier(options.remote), rs) : undefined;
     this.report = {
       ok: true,
@@ -332,12 +325,7 @@ class Verifier {
         this.problem({ check: 'pointer', dataset: name, message: `commit ${describeCommit(c)}, dataset ${name}: ${(err as Error).message}` });
         continue;
       }
-      // Every node of a parent's tree is accounted for (verified, or under the trusted baseline): what this
-      // version shares with a parent, found with diff-like cost, is skipped — so cost follows the change.
-      this.trusted = new Set();
-      for (const p of c.parents) await this.seedFromParent(p, name, pointer);
       await this.checkDataset(c, name, pointer);
-      this.trusted = new Set();
     }
   }
 
@@ -381,23 +369,51 @@ class Verifier {
     }
   }
 
-  private async seedFromParent(parent: string, name: string, pointer: DatasetPointer): Promise<void> {
-    let base: DatasetPointer | undefined;
-    try {
-      base = await this.git.pointerAt(parent, name);
-    } catch {
-      return;
+  /** The dataset's versions in the commit's parents (their roots), to diff against. */
+  private async parentVersions(c: GitCommit, name: string): Promise<DatasetPointer[]> {
+    const out: DatasetPointer[] = [];
+    for (const p of c.parents) {
+      try {
+        const base = await this.git.pointerAt(p, name);
+        if (base) out.push(base);
+      } catch {
+        /* unreadable parent: nothing to diff against */
+      }
     }
-    if (!base) return;
-    if (pointer.schema && base.schema && compareBytes(pointer.schema, base.schema) === 0) this.trusted.add(toHex(base.schema));
-    for (const hex of await sharedSubtrees(this.nodes, base.root, pointer.root)) this.trusted.add(hex);
+    return out;
+  }
+
+  /**
+   * A node, hash-checked: from the cache of nodes verified (or read for a diff) in this run, else read.
+   * Undefined when it cannot be had (missing, corrupt or undecodable: the caller verifies around it).
+   */
+  private async loadMany(items: readonly { address: Uint8Array; hex: string }[]): Promise<(Node | undefined)[]> {
+    const out: (Node | undefined)[] = items.map((i) => this.cache.get(i.hex));
+    const missing = items.map((_, j) => j).filter((j) => !out[j]);
+    for (let k = 0; k < missing.length; k += BATCH) {
+      const part = missing.slice(k, k + BATCH);
+      const reads = await this.reader.read(part.map((j) => items[j]!.address), { count: false });
+      part.forEach((j, n) => {
+        const bytes = reads[n]!.bytes;
+        if (!bytes) return;
+        try {
+          const node = Node.decode(bytes, Uint8Array.from(items[j]!.address));
+          this.cache.set(items[j]!.hex, node);
+          out[j] = node;
+        } catch {
+          /* not a node: no use for the diff */
+        }
+      });
+    }
+    return out;
   }
 
   private async checkDataset(c: GitCommit, dataset: string, pointer: DatasetPointer): Promise<void> {
     const ctx = { commit: c.oid, dataset };
-    if (pointer.schema) {
+    const parents = await this.parentVersions(c, dataset);
+    if (pointer.schema && !parents.some((p) => p.schema && compareBytes(p.schema, pointer.schema!) === 0)) {
       const hex = toHex(pointer.schema);
-      if (!this.verified.has(hex) && !this.trusted.has(hex)) {
+      if (!this.verified.has(hex)) {
         const [read] = await this.reader.read([pointer.schema]);
         if (read!.bytes) {
           this.verified.set(hex, { level: -1, count: 0, first: undefined, last: undefined });
@@ -411,34 +427,45 @@ class Verifier {
     }
     const rootHex = toHex(pointer.root);
     const known = this.verified.get(rootHex);
-    if (known !== undefined || this.trusted.has(rootHex)) {
+    if (known !== undefined || parents.some((p) => compareBytes(p.root, pointer.root) === 0)) {
       if (known && known.count !== pointer.count) this.problem({ ...ctx, chunk: rootHex, check: 'pointer', message: `dataset ${dataset}: the pointer says ${pointer.count} entries, its tree holds ${known.count}` });
       return;
     }
-    // Breadth-first over the nodes not verified yet, one batched read per BATCH nodes of a level.
+    // Every node of a parent's version is accounted for (verified in this run, or under the trusted
+    // baseline of --from). Alongside the breadth-first walk of the new version, a frontier of each
+    // parent's nodes covering the same key ranges is kept level by level: a child address found among
+    // those nodes' children is shared with the parent and skipped. So the cost follows the change.
+    let frontiers: Frontier[] = [];
+    for (const p of parents) {
+      const [root] = await this.loadMany([{ address: p.root, hex: toHex(p.root) }]);
+      if (root) frontiers.push({ nodes: [{ node: root, lower: undefined, upper: undefined }] });
+    }
     let level: { address: Uint8Array; hex: string; expect: Expectation | undefined }[] = [{ address: pointer.root, hex: rootHex, expect: undefined }];
     const blobs: BlobRef[] = [];
     let rootSummary: NodeSummary | undefined;
     while (level.length > 0) {
       const next: typeof level = [];
+      let levelNumber = -1;
+      let shared: Set<string> | undefined;
       for (let i = 0; i < level.length; i += BATCH) {
         const part = level.slice(i, i + BATCH);
-        // Nodes the parent diff walk already read (through the same hash-checked reads) need no second read.
-        const cached = part.map((p) => this.nodes.peek(p.hex));
+        // Nodes the parent diff already read (hash-checked) come from the cache.
+        const cached = part.map((p) => this.cache.get(p.hex));
         const uncached = part.filter((_, j) => !cached[j]);
         const fresh = uncached.length ? await this.reader.read(uncached.map((p) => p.address)) : [];
         let f = 0;
         const reads = part.map((_, j) => {
-          const c = cached[j];
-          if (!c) return fresh[f++]!;
-          this.reader.bytesRead += c.bytes.length;
-          return { bytes: c.bytes as Uint8Array, source: 'cache' };
+          const hit = cached[j];
+          if (!hit) return fresh[f++]!;
+          this.reader.bytesRead += hit.bytes.length;
+          return { bytes: hit.bytes as Uint8Array, source: 'cache' };
         });
+        const decoded: { item: (typeof part)[number]; node: Node; bytes: Uint8Array }[] = [];
         const good: { address: Uint8Array; bytes: Uint8Array }[] = [];
         for (let j = 0; j < part.length; j++) {
           const item = part[j]!;
           const read = reads[j]!;
-          if (this.verified.has(item.hex)) continue; // reached twice within this batch
+          if (this.verified.has(item.hex)) continue; // reached twice within this level
           if (!read.bytes) {
             this.verified.set(item.hex, null);
             this.problem({ ...ctx, chunk: item.hex, check: read.check, message: `dataset ${dataset}: ${read.message}${describeParent(item.expect)}` });
@@ -446,12 +473,13 @@ class Verifier {
           }
           let node: Node;
           try {
-            node = cached[j] ?? Node.decode(read.bytes, item.address);
+            node = cached[j] ?? Node.decode(read.bytes, Uint8Array.from(item.address));
           } catch (err) {
             this.verified.set(item.hex, null);
             this.problem({ ...ctx, chunk: item.hex, check: 'decode', message: `dataset ${dataset}: ${(err as Error).message}` });
             continue;
           }
+          this.cache.set(item.hex, node);
           const summary: NodeSummary = { level: node.level, count: node.totalCount, first: node.size ? Uint8Array.from(node.key(0)) : undefined, last: node.size ? Uint8Array.from(node.lastKey()) : undefined };
           const bad = item.expect ? mismatch(summary, item.expect) : undefined;
           if (bad) this.problem({ ...ctx, chunk: item.hex, check: 'structure', message: `dataset ${dataset}: node ${item.hex} ${bad}` });
@@ -459,11 +487,22 @@ class Verifier {
           if (!item.expect) rootSummary = summary;
           this.report.totals.nodes++;
           good.push({ address: item.address, bytes: read.bytes });
+          decoded.push({ item, node, bytes: read.bytes });
+          levelNumber = node.level;
+        }
+        // What the parents have at this level: their nodes' children, the candidates for sharing.
+        if (!shared && levelNumber > 0) {
+          const ranges = level.map((l) => ({ lower: l.expect?.lower, upper: l.expect?.last }));
+          frontiers = await Promise.all(frontiers.map((fr) => this.descendTo(fr, levelNumber, ranges)));
+          shared = new Set();
+          for (const fr of frontiers) for (const pn of fr.nodes) if (pn.node.level === levelNumber) for (let k = 0; k < pn.node.size; k++) shared.add(pn.node.childHex(k));
+        }
+        for (const { item, node } of decoded) {
           if (node.level > 0) {
             for (let k = 0; k < node.size; k++) {
               const hex = node.childHex(k);
+              if (shared?.has(hex)) continue;
               const expect: Expectation = { level: node.level - 1, count: node.childCount(k), last: node.key(k), lower: k > 0 ? node.key(k - 1) : item.expect?.lower, parent: item.hex, entry: k };
-              if (this.trusted.has(hex)) continue;
               const seen = this.verified.get(hex);
               if (seen !== undefined) {
                 // Already verified elsewhere: its summary still has to fit this parent entry.
@@ -490,10 +529,36 @@ class Verifier {
     for (const blob of blobs) await this.checkBlob(blob, ctx);
   }
 
+  /**
+   * Bring a parent's frontier down to `level`: replace nodes above it by their children whose key
+   * ranges meet the new nodes being checked there (batched reads).
+   */
+  private async descendTo(fr: Frontier, level: number, ranges: readonly { lower: Uint8Array | undefined; upper: Uint8Array | undefined }[]): Promise<Frontier> {
+    let nodes = fr.nodes;
+    while (nodes.length > 0 && nodes[0]!.node.level > level) {
+      const wanted: { address: Uint8Array; hex: string; lower: Uint8Array | undefined; upper: Uint8Array | undefined }[] = [];
+      // Children and ranges are both in key order and ranges are disjoint: one sweep finds the overlaps.
+      let r = 0;
+      for (const pn of nodes) {
+        for (let k = 0; k < pn.node.size; k++) {
+          const lower = k > 0 ? pn.node.key(k - 1) : pn.lower;
+          const upper = pn.node.key(k);
+          while (r < ranges.length && ranges[r]!.upper !== undefined && lower !== undefined && compareBytes(ranges[r]!.upper!, lower) <= 0) r++;
+          if (r < ranges.length && (ranges[r]!.lower === undefined || compareBytes(ranges[r]!.lower!, upper) < 0)) {
+            wanted.push({ address: pn.node.childAddress(k), hex: pn.node.childHex(k), lower, upper });
+          }
+        }
+      }
+      const loaded = await this.loadMany(wanted);
+      nodes = wanted.flatMap((w, j) => (loaded[j] ? [{ node: loaded[j]!, lower: w.lower, upper: w.upper }] : []));
+    }
+    return { nodes };
+  }
+
   /** Every chunk of a blob: index nodes (decoded, levels and lengths consistent) and data chunks. */
   private async checkBlob(ref: BlobRef, ctx: { commit: string; dataset: string }): Promise<void> {
     const rootHex = toHex(ref.address);
-    if (this.verified.has(rootHex) || this.trusted.has(rootHex)) return;
+    if (this.verified.has(rootHex)) return;
     let level: { address: Uint8Array; hex: string; length: number; index: number | undefined }[] = [{ address: ref.address, hex: rootHex, length: ref.length, index: -1 }];
     while (level.length > 0) {
       const next: typeof level = [];
@@ -524,7 +589,7 @@ class Verifier {
               }
               for (const e of node.entries) {
                 const hex = toHex(e.address);
-                if (!this.verified.has(hex) && !this.trusted.has(hex)) next.push({ address: e.address, hex, length: e.length, index: node.level > 0 ? node.level - 1 : undefined });
+                if (!this.verified.has(hex)) next.push({ address: e.address, hex, length: e.length, index: node.level > 0 ? node.level - 1 : undefined });
               }
             } catch (err) {
               this.verified.set(item.hex, null);
@@ -553,6 +618,11 @@ class Verifier {
     this.report.totals.remoteChecked += chunks.length - findings.length;
     for (const f of findings) this.problem({ ...ctx, chunk: toHex(f.address), check: f.check, message: `dataset ${ctx.dataset}: ${f.message}` });
   }
+}
+
+/** A parent's nodes at one level, with the key range (lower exclusive, upper inclusive) each covers. */
+interface Frontier {
+  nodes: { node: Node; lower: Uint8Array | undefined; upper: Uint8Array | undefined }[];
 }
 
 function dedupe<T extends { hex: string }>(items: T[]): T[] {

@@ -1,18 +1,10 @@
 /** Test helpers: a seeded PRNG and a sorted-map model the tree is checked against. */
 import { BlobRef, type TreeValue } from '../../src/blob/blob-ref.js';
 import { compareBytes, toHex } from '../../src/util/bytes.js';
+import { mulberry32 } from '../../src/util/prng.js';
 
-/** Small fast seeded PRNG (mulberry32), so failures reproduce from the seed fast-check prints. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded PRNG, so failures reproduce from the seed fast-check prints. */
+export const prng = mulberry32;
 
 export function randomBytes(rand: () => number, len: number): Uint8Array {
   const b = new Uint8Array(len);

@@ -22,6 +22,7 @@ import { SqlSession } from '../src/sql/engine.js';
 import { importTable } from '../src/sql/import-table.js';
 import { repoTables } from '../src/sql/repo-tables.js';
 import { median, now, projectRoot, writeResults } from './common.js';
+import { mulberry32 } from '../src/util/prng.js';
 
 /** Options of {@link benchSql}. */
 export interface SqlBenchOptions {
@@ -35,15 +36,7 @@ export interface SqlBenchOptions {
 
 const REGIONS = ['eu-west', 'eu-north', 'us-east', 'us-west', 'ap-south', 'ap-east', 'sa-east', 'af-south'];
 
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 2 ** 32;
-  };
-}
+const rng = mulberry32;
 
 /** The CSV of the benchmark table: id, customer (~10 rows each), region (8), amount, day. */
 function writeCsv(path: string, rows: number): void {

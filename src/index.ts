@@ -92,3 +92,35 @@ export { NodeStore } from './tree/node-store.js';
 export { MemoryStore } from './store/memory-store.js';
 export type { ChunkStore, Chunk } from './store/chunk-store.js';
 export { BlobRef, INLINE_VALUE_MAX, type TreeValue } from './blob/blob-ref.js';
+
+/**
+ * Large values as content-defined-chunked blobs (values over INLINE_VALUE_MAX are stored this way).
+ * @example const ref = await writeBlob(store, fileStream); for await (const piece of readBlob(store, ref)) …
+ */
+export { writeBlob, BlobWriter, readBlob, readBlobRange, readBlobBytes, blobChunkAddresses } from './blob/index.js';
+
+/**
+ * Merkle proofs. `proveKey` / `proveRange` make them from a tree; the pure verifiers are also published
+ * alone as `git-prolly/verify` (no Node APIs).
+ * @example const proof = await proveKey(tree, key); verifyProof(proof, { root: toHex(tree.root) }).valid
+ */
+export { proveKey, proveRange, type ProveRangeOptions } from './proof/prove.js';
+export * from './proof/index.js';
+
+/**
+ * SQL over tables stored as prolly trees.
+ * @example
+ * const { store, revisions } = repoTables(repo);
+ * const sql = new SqlSession({ store, revisions });
+ * const { rows } = await sql.query('SELECT count(*) AS n FROM users');
+ */
+export { SqlSession, type SqlSessionOptions, type StatementResult, type SqlParams, type TablePlan } from './sql/engine.js';
+export { MemoryTableStore, type TableStore, type RevisionSource, type TableState } from './sql/table-store.js';
+export { repoTables } from './sql/repo-tables.js';
+export { importTable } from './sql/import-table.js';
+
+/**
+ * SSH Ed25519 commit signing compatible with `git verify-commit` (SSHSIG, namespace "git").
+ * @example const key = generateSshKeyPair({ comment: 'ci@example.org' });
+ */
+export { generateSshKeyPair, readOpenSshPrivateKeyFile, verifyCommitSignature, parseAllowedSigners } from './sign/index.js';

@@ -3,16 +3,9 @@
  * most columns, negative and fractional numbers, non-ASCII text, a composite primary key (items) and a
  * table without one (notes).
  */
+import { mulberry32 } from '../../src/util/prng.js';
 
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 2 ** 32;
-  };
-}
+const rng = mulberry32;
 
 const COUNTRIES = ['DE', 'FR', 'US', 'JP', 'BR', null];
 const STATUSES = ['new', 'paid', 'shipped', 'cancelled', null];

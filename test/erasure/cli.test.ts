@@ -64,6 +64,12 @@ describe('git prolly repair / rekey', () => {
     expect(st.degraded.length).toBeGreaterThan(0);
     expect(st.unreadable).toEqual([]);
     for (const d of st.degraded) expect(d.faults.map((f) => f.backend)).toEqual(['share2']);
+    // storage status shows the same degraded packs next to backend health.
+    const status = r.prolly(['storage', 'status'], { env });
+    expect(status.stdout).toMatch(new RegExp(`${st.degraded.length} degraded, 0 unreadable`));
+    expect(status.stdout).toContain(`degraded   ${st.degraded[0]!.object}`);
+    const statusJson = JSON.parse(r.prolly(['storage', 'status', '--json'], { env }).stdout) as { erasure: { degraded: unknown[] } };
+    expect(statusJson.erasure.degraded.length).toBe(st.degraded.length);
 
     const fixed = r.prolly(['repair'], { env });
     expect(fixed.code).toBe(0);

@@ -1,5 +1,6 @@
 /**
- * `git prolly storage status`: per backend — reachable, latency, objects, bytes, health.
+ * `git prolly storage status`: per backend — reachable, latency, objects, bytes, health; with
+ * `strategy = "erasure"` also the shard set: degraded and unreadable packs.
  * `git prolly storage metrics [--json]`: cache hit rate, bytes read per tier, failovers (totals of
  * every command run in this repository since the counters were last reset with --reset).
  */
@@ -10,6 +11,7 @@ import { METRICS_FILE, readMetrics } from '../../store/tiered/metrics-file.js';
 import { probeTier, type TierStatus } from '../../store/tiered/probe.js';
 import { remoteTiers } from '../../store/tiered/repo-store.js';
 import { withRepo } from '../context.js';
+import { erasureStatusLines, openRepoErasureSet } from './repair.js';
 import { formatBytes, formatCount, type Output } from '../output.js';
 
 export async function run(out: Output, args: unknown[], options: Record<string, unknown>): Promise<number | void> {
@@ -36,7 +38,10 @@ async function status(out: Output): Promise<number> {
     } finally {
       for (const t of tiers) await t.close().catch(() => undefined);
     }
-    if (out.json) await out.printJson({ strategy: config.storage.routing.strategy, backends: rows });
+    // Shard-level health of an erasure set: which packs are degraded (readable by reconstruction) or
+    // unreadable. Presence only; `git prolly repair --dry-run` also verifies every shard's checksum.
+    const erasure = config.storage.routing.strategy === 'erasure' ? await (await openRepoErasureSet(config, repo.paths)).backend.status() : undefined;
+    if (out.json) await out.printJson({ strategy: config.storage.routing.strategy, backends: rows, ...(erasure ? { erasure } : {}) });
     else {
       await out.line(`routing: ${config.storage.routing.strategy}`);
       for (const r of rows) {
@@ -45,8 +50,9 @@ async function status(out: Output): Promise<number> {
           : `unreachable: ${r.error}`;
         await out.line(`${r.name.padEnd(12)} ${r.type.padEnd(6)} ${r.health.padEnd(8)} ${facts}  ${r.location}`);
       }
+      if (erasure) for (const l of erasureStatusLines(erasure)) await out.line(l);
     }
-    return rows.some((r) => !r.reachable) ? 1 : 0;
+    return rows.some((r) => !r.reachable) || (erasure?.unreadable.length ?? 0) > 0 ? 1 : 0;
   });
 }
 

@@ -124,3 +124,15 @@ export { importTable } from './sql/import-table.js';
  * @example const key = generateSshKeyPair({ comment: 'ci@example.org' });
  */
 export { generateSshKeyPair, readOpenSshPrivateKeyFile, verifyCommitSignature, parseAllowedSigners } from './sign/index.js';
+
+/**
+ * Tamper evidence: proofs about a repository's datasets anchored to a commit, history verification
+ * for CI, and the audit log on refs/prolly/audit.
+ * @example
+ * const proof = await proveDataset(repo, { dataset: 'users', key: new TextEncoder().encode('alice') });
+ * verifyProof(proof, { commit: proof.anchor!.commit }).valid; // true
+ * const report = await verifyHistory(repo, { from: 'v1.0', requireSignatures: true, allowedSigners: await allowedSignersFor(repo) });
+ */
+export { proveDataset, buildCommitAnchor, type ProveDatasetOptions } from './proof/repo-proof.js';
+export { verifyHistory, verifyReportJunit, allowedSignersFor, type VerifyHistoryOptions, type VerifyReport, type VerifyProblem, type CommitReport } from './verify/index.js';
+export { appendAudit, readAuditLog, verifyAuditLog, AUDIT_REF, type AuditEntry, type AuditInput, type AuditVerification } from './audit/index.js';

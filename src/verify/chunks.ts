@@ -6,7 +6,7 @@
  * index (which pack, its stored SHA-256) plus one HEAD per pack; IPFS answers from its pin set,
  * whose CIDs are the chunk hashes.
  */
-import { ProllyError } from '../errors.js';
+import { ErrorCodes, ProllyError } from '../errors.js';
 import type { RepoStore } from '../store/tiered/repo-store.js';
 import type { Tier } from '../store/tiered/tier.js';
 import { equalBytes, toHex } from '../util/bytes.js';
@@ -86,7 +86,11 @@ export class ChunkReader {
         try {
           out.push(await remote.get(a));
         } catch (err) {
-          out.push(`chunk ${toHex(a)} could not be read from the remote tiers: ${messageOf(err)}`);
+          // Bad bytes are a finding; an unreachable backend means the check could not run (exit 2).
+          if (!(err instanceof ProllyError && err.code === ErrorCodes.CHUNK_CORRUPT)) {
+            throw new ProllyError(ErrorCodes.BACKEND, `could not read chunk ${toHex(a)} from the remote tiers to verify it: ${messageOf(err)}`, { address: toHex(a) }, { cause: err });
+          }
+          out.push(`chunk ${toHex(a)} from the remote tiers is corrupt: ${messageOf(err)}`);
         }
       }
       return out;

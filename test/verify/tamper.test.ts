@@ -239,6 +239,18 @@ describe('tampered proofs are rejected by verify-proof (exit 1, naming the check
     expect(r.prolly(['verify-proof', forgedProof, '--commit', r.head()]).code).toBe(0);
   });
 
+  test('a range proof from the CLI verifies; with an entry removed it does not', () => {
+    const file = join(r.home, 'range.json');
+    r.ok(['proof', 'users', '--start', key(100), '--end', key(199), '-o', file, '--at', 'HEAD']);
+    const proof = JSON.parse(readFileSync(file, 'utf8'));
+    expect(proof.kind).toBe('range');
+    expect(proof.entries).toHaveLength(100);
+    const ok = check(proof, ['--commit', proof.anchor.commit]);
+    expect(ok).toMatchObject({ code: 0, out: { valid: true } });
+    proof.entries.splice(50, 1);
+    expect(check(proof, ['--commit', proof.anchor.commit])).toMatchObject({ code: 1, out: { valid: false, check: 'entries' } });
+  });
+
   test('nothing to trust, or an unreadable file, is exit 2', () => {
     expect(r.prolly(['verify-proof', proofFile]).code).toBe(2);
     expect(r.prolly(['verify-proof', join(r.home, 'nope.json'), '--root', '0'.repeat(64)]).code).toBe(2);

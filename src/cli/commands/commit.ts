@@ -1,4 +1,5 @@
 /** `git prolly commit -m MSG [-S [keyfile]]`: commit the datasets only (signed with -S or [security] sign_commits). */
+import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ErrorCodes, ProllyError, invalidArgument } from '../../errors.js';
@@ -7,12 +8,16 @@ import type { Repo } from '../../repo/repo.js';
 import { withRepo } from '../context.js';
 import type { Output } from '../output.js';
 
-/** The signer `-S` asks for: the key given, else [security] signing_key, else git's user.signingkey (a key file). */
+/** The signer `-S` asks for: the key given, else [security] signing_key, else git's user.signingkey, else keygen's default key. */
 async function explicitSigner(repo: Repo, option: unknown): Promise<((payload: string) => Promise<string>) | undefined> {
   if (option === undefined || option === false) return undefined;
   const { keyFileSigner, signingKeyPath } = await import('../../repo/commit.js');
+  // -S alone: [security] signing_key, else git's user.signingkey (a key file), else the key keygen makes by default.
+  const keygenDefault = join(homedir(), '.ssh', 'git-prolly_ed25519');
   const setting =
-    typeof option === 'string' ? option : (repo.config.security.signing_key ?? configValue(readGitConfig(repo.paths), 'user.signingkey')?.replace(/\.pub$/, ''));
+    typeof option === 'string'
+      ? option
+      : (repo.config.security.signing_key ?? configValue(readGitConfig(repo.paths), 'user.signingkey')?.replace(/\.pub$/, '') ?? (existsSync(keygenDefault) ? keygenDefault : undefined));
   if (!setting) {
     throw new ProllyError(ErrorCodes.BAD_CONFIG, '-S needs a signing key: git prolly commit -S <key file>, or set [security] signing_key in .prolly/config.toml (make one with git prolly keygen)', { key: 'security.signing_key' });
   }

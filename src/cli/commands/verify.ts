@@ -42,14 +42,15 @@ export async function run(out: Output, _args: unknown[], options: Record<string,
     for (const n of report.notes) await out.line(`note: ${n}`);
     const t = report.totals;
     const range = `${report.from ? `${report.from.slice(0, 7)}..` : ''}${report.to.slice(0, 7)}`;
+    const n = (count: number, one: string, many = `${one}s`) => `${formatCount(count)} ${count === 1 ? one : many}`;
     const parts = [
-      `${formatCount(t.commits)} commits (${range})`,
-      `${formatCount(t.datasetVersions)} dataset versions`,
-      `${formatCount(t.nodes)} nodes`,
-      ...(options.deep ? [`${formatCount(t.blobChunks)} blob chunks`] : []),
-      ...(t.schemas ? [`${formatCount(t.schemas)} schemas`] : []),
+      `${n(t.commits, 'commit')} (${range})`,
+      n(t.datasetVersions, 'dataset version'),
+      n(t.nodes, 'node'),
+      ...(options.deep ? [n(t.blobChunks, 'blob chunk')] : []),
+      ...(t.schemas ? [n(t.schemas, 'schema')] : []),
       `${formatBytes(t.bytes)} read`,
-      `${formatCount(t.signaturesGood)} good signatures`,
+      n(t.signaturesGood, 'good signature'),
       ...(options.remote !== undefined ? [`${formatCount(t.remoteChecked)} chunks found on ${String(options.remote)} (${formatCount(t.remoteDownloaded)} downloaded to compare)`] : []),
     ];
     const summary = `verified ${parts.join(', ')} in ${report.seconds} s`;

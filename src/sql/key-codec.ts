@@ -22,6 +22,7 @@ import { MAX_KEY_BYTES } from '../tree/node.js';
 import { compareBytes, toHex, utf8 } from '../util/bytes.js';
 import { dateToDays, datetimeToMs, daysToDate, msToDatetime } from './temporal.js';
 import { describeValue, INT64_MAX, INT64_MIN, isWellFormedText, normalizeInteger, valueError, type KeyColumnType, type SqlValue } from './types.js';
+import { ByteWriter } from '../util/byte-writer.js';
 
 export type { KeyColumnType };
 
@@ -46,31 +47,6 @@ export interface KeyRange {
   end: Uint8Array | null;
 }
 
-/** Growable byte buffer; keys are small, so doubling from 32 bytes is plenty. */
-class ByteWriter {
-  buf = new Uint8Array(32);
-  len = 0;
-  ensure(n: number): void {
-    if (this.len + n <= this.buf.length) return;
-    let size = this.buf.length * 2;
-    while (size < this.len + n) size *= 2;
-    const next = new Uint8Array(size);
-    next.set(this.buf.subarray(0, this.len));
-    this.buf = next;
-  }
-  byte(b: number): void {
-    this.ensure(1);
-    this.buf[this.len++] = b;
-  }
-  bytes(b: Uint8Array): void {
-    this.ensure(b.length);
-    this.buf.set(b, this.len);
-    this.len += b.length;
-  }
-  result(): Uint8Array {
-    return this.buf.slice(0, this.len);
-  }
-}
 
 const F64 = new DataView(new ArrayBuffer(8));
 
@@ -184,7 +160,7 @@ function checkArity(values: readonly unknown[], types: readonly KeyColumnType[],
 }
 
 function encodeValues(values: readonly KeyInput[], types: readonly KeyColumnType[]): Uint8Array {
-  const w = new ByteWriter();
+  const w = new ByteWriter(32);
   for (let i = 0; i < values.length; i++) writeValue(w, values[i], types[i]!, i);
   return w.result();
 }
@@ -386,7 +362,7 @@ export function keyRange(options: KeyRangeOptions): KeyRange {
   const empty = { start: prefix.start, end: prefix.start };
   if ((lower && lower.value == null) || (upper && upper.value == null)) return empty; // comparing with NULL is never true
   const encodeAt = (v: KeyInput): Uint8Array => {
-    const w = new ByteWriter();
+    const w = new ByteWriter(32);
     w.bytes(prefix.start);
     writeValue(w, v, type, col);
     return w.result();

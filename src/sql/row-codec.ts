@@ -22,6 +22,7 @@ import { decodeKey, encodeKey, type KeyInput } from './key-codec.js';
 import { coerceValue, copyValue, keyColumns, ROWID_COLUMN, type ColumnSchema, type TableSchema } from './schema.js';
 import { dateToDays, datetimeToMs, daysToDate, msToDatetime } from './temporal.js';
 import { describeValue, INT64_MAX, INT64_MIN, isWellFormedText, normalizeInteger, valueError, type ColumnType, type SqlValue } from './types.js';
+import { ByteWriter } from '../util/byte-writer.js';
 
 /** Row format version byte. */
 export const ROW_FORMAT_VERSION = 1;
@@ -53,26 +54,8 @@ export interface RowCells {
   cells: Map<number, RowCell>;
 }
 
-class Writer {
-  buf = new Uint8Array(64);
-  len = 0;
-  ensure(n: number): void {
-    if (this.len + n <= this.buf.length) return;
-    let size = this.buf.length * 2;
-    while (size < this.len + n) size *= 2;
-    const next = new Uint8Array(size);
-    next.set(this.buf.subarray(0, this.len));
-    this.buf = next;
-  }
-  byte(b: number): void {
-    this.ensure(1);
-    this.buf[this.len++] = b;
-  }
-  bytes(b: Uint8Array): void {
-    this.ensure(b.length);
-    this.buf.set(b, this.len);
-    this.len += b.length;
-  }
+/** A ByteWriter that also writes the row format's varints. */
+class Writer extends ByteWriter {
   /** Unsigned LEB128 of a non-negative number or bigint up to 2^64-1. */
   uvarint(v: number | bigint): void {
     this.ensure(10);

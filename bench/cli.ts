@@ -15,11 +15,11 @@
 import { spawnSync } from 'node:child_process';
 import { createWriteStream, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { once } from 'node:events';
 import { openRepo } from '../src/index.js';
-import { median, now, projectRoot, writeResults } from './common.js';
+import { benchGitEnv, median, now, projectRoot, writeResults } from './common.js';
 
 /** Figures of one run. */
 export interface CliBenchResult {
@@ -76,18 +76,7 @@ export async function benchCli(options: { rows?: number; runs?: number } = {}): 
   mkdirSync(dir);
   mkdirSync(home);
   const bin = join(projectRoot, 'bin', 'git-prolly');
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    PATH: [join(projectRoot, 'bin'), dirname(process.execPath), process.env.PATH ?? ''].join(delimiter),
-    HOME: home,
-    GIT_CONFIG_NOSYSTEM: '1',
-    GIT_CONFIG_GLOBAL: join(home, '.gitconfig'),
-    GIT_AUTHOR_NAME: 'Bench',
-    GIT_AUTHOR_EMAIL: 'bench@example.org',
-    GIT_COMMITTER_NAME: 'Bench',
-    GIT_COMMITTER_EMAIL: 'bench@example.org',
-    NO_COLOR: '1',
-  };
+  const env = benchGitEnv(home);
   const git = (...args: string[]) => {
     const r = spawnSync('git', args, { cwd: dir, env, encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`git ${args.join(' ')}: ${r.stderr}`);

@@ -2,6 +2,7 @@
 import { execSync } from 'node:child_process';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
+import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** Milliseconds, high resolution. */
@@ -37,4 +38,23 @@ export function writeResults(name: string, figures: Record<string, number>): voi
   writeFileSync(`${dir}/${name}.json.tmp`, JSON.stringify(out, null, 2) + '\n');
   renameSync(`${dir}/${name}.json.tmp`, `${dir}/${name}.json`);
   console.log(JSON.stringify(out, null, 2));
+}
+
+/**
+ * Environment for running git and `git prolly` in a benchmark's throwaway repository: this checkout's
+ * bin/ first on PATH, a private HOME, no system or user git config, a fixed identity, no colour.
+ */
+export function benchGitEnv(home: string): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    PATH: [join(projectRoot, 'bin'), dirname(process.execPath), process.env.PATH ?? ''].join(delimiter),
+    HOME: home,
+    GIT_CONFIG_NOSYSTEM: '1',
+    GIT_CONFIG_GLOBAL: join(home, '.gitconfig'),
+    GIT_AUTHOR_NAME: 'Bench',
+    GIT_AUTHOR_EMAIL: 'bench@example.org',
+    GIT_COMMITTER_NAME: 'Bench',
+    GIT_COMMITTER_EMAIL: 'bench@example.org',
+    NO_COLOR: '1',
+  };
 }

@@ -17,7 +17,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { initRepo, openRepo } from '../src/index.js';
 import { proveDataset } from '../src/proof/repo-proof.js';
@@ -25,7 +25,7 @@ import { verifyProof } from '../src/proof/verify.js';
 import { benchCommitSigning } from '../src/sign/bench-signing.js';
 import { formatAllowedSignersLine, generateSshKeyPair, sshPublicKeyOf, writeOpenSshKeyFiles } from '../src/sign/index.js';
 import { utf8 } from '../src/util/bytes.js';
-import { median, now, projectRoot, writeResults } from './common.js';
+import { benchGitEnv, median, now, projectRoot, writeResults } from './common.js';
 import { benchProof, buildBenchTree } from './proof.js';
 
 export interface VerifyBenchResult {
@@ -74,18 +74,7 @@ export async function benchVerify(options: { rows?: number; commits?: number; ro
   const home = join(root, 'home');
   mkdirSync(dir);
   mkdirSync(home);
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    PATH: [join(projectRoot, 'bin'), dirname(process.execPath), process.env.PATH ?? ''].join(delimiter),
-    HOME: home,
-    GIT_CONFIG_NOSYSTEM: '1',
-    GIT_CONFIG_GLOBAL: join(home, '.gitconfig'),
-    GIT_AUTHOR_NAME: 'Bench',
-    GIT_AUTHOR_EMAIL: 'bench@example.org',
-    GIT_COMMITTER_NAME: 'Bench',
-    GIT_COMMITTER_EMAIL: 'bench@example.org',
-    NO_COLOR: '1',
-  };
+  const env = benchGitEnv(home);
   const saved = { ...process.env };
   Object.assign(process.env, { GIT_AUTHOR_NAME: 'Bench', GIT_AUTHOR_EMAIL: 'bench@example.org', GIT_COMMITTER_NAME: 'Bench', GIT_COMMITTER_EMAIL: 'bench@example.org' });
   const git = (...args: string[]) => {

@@ -89,24 +89,17 @@ export function testEnv(home: string): NodeJS.ProcessEnv {
 }
 
 /**
- * A fresh git repository (branch main, one initial commit unless `empty`), optionally with
- * `git prolly init` run.
- * @example const r = makeRepo({ init: true }); r.ok(['put', 'ds', 'k', 'v']); r.cleanup();
+ * A TestRepo for an existing directory run with the given environment (clones share their origin's).
+ * @example const clone = repoAt('/tmp/x/clone', origin.env)
  */
-export function makeRepo(options: { init?: boolean; empty?: boolean } = {}): TestRepo {
-  const base = mkdtempSync(join(tmpdir(), 'prolly-cli-'));
-  const home = join(base, 'home');
-  const dir = join(base, 'repo');
-  mkdirSync(home);
-  mkdirSync(dir);
-  const env = testEnv(home);
+export function repoAt(dir: string, env: NodeJS.ProcessEnv, cleanup: () => void = () => {}): TestRepo {
   const git = (args: string[], opts: { input?: string; cwd?: string } = {}) => result(spawnSync('git', args, { cwd: opts.cwd ?? dir, env, input: opts.input, encoding: 'utf8' }));
   const prolly = (args: string[], opts: { input?: string | Uint8Array; cwd?: string; env?: NodeJS.ProcessEnv } = {}) =>
     result(spawnSync('git', ['prolly', ...args], { cwd: opts.cwd ?? dir, env: { ...env, ...opts.env }, input: opts.input, encoding: 'utf8', maxBuffer: 256 << 20 }));
   const fail = (what: string, r: Run) => new Error(`${what} exited ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
-  const repo: TestRepo = {
+  return {
     dir,
-    home,
+    home: env.HOME ?? '',
     env,
     git,
     prolly,
@@ -120,10 +113,22 @@ export function makeRepo(options: { init?: boolean; empty?: boolean } = {}): Tes
       if (r.code !== 0) throw fail(`git ${args.join(' ')}`, r);
       return r.stdout;
     },
-    cleanup() {
-      rmSync(base, { recursive: true, force: true });
-    },
+    cleanup,
   };
+}
+
+/**
+ * A fresh git repository (branch main, one initial commit unless `empty`), optionally with
+ * `git prolly init` run.
+ * @example const r = makeRepo({ init: true }); r.ok(['put', 'ds', 'k', 'v']); r.cleanup();
+ */
+export function makeRepo(options: { init?: boolean; empty?: boolean } = {}): TestRepo {
+  const base = mkdtempSync(join(tmpdir(), 'prolly-cli-'));
+  const home = join(base, 'home');
+  const dir = join(base, 'repo');
+  mkdirSync(home);
+  mkdirSync(dir);
+  const repo = repoAt(dir, testEnv(home), () => rmSync(base, { recursive: true, force: true }));
   repo.gitOk(['init', '-q', '-b', 'main']);
   if (!options.empty) {
     repo.gitOk(['commit', '-q', '--allow-empty', '-m', 'initial']);

@@ -2,14 +2,14 @@
  * Helpers for the storage-tier integration tests: repositories driven through the real CLI (built
  * by test/cli/helpers.ts), clones of them, S3 buckets on the shared s3rver, and CSV data.
  */
-import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createTestBucket, s3rverClient, useS3rverCredentials } from '../setup/s3rver.js';
 import { s3Endpoint } from '../setup/servers.js';
-import { ensureBuilt, makeRepo, type Run, type TestRepo } from '../cli/helpers.js';
+import { ensureBuilt, makeRepo, repoAt, type TestRepo } from '../cli/helpers.js';
 
-export { ensureBuilt, makeRepo, type TestRepo };
+export { ensureBuilt, makeRepo, repoAt, type TestRepo };
 
 /** Credentials the SDK reads from the environment (s3rver's fixed keys). */
 export const S3_ENV = {
@@ -17,39 +17,6 @@ export const S3_ENV = {
   AWS_SECRET_ACCESS_KEY: 'S3RVER',
   AWS_REGION: 'us-east-1',
 };
-
-function result(r: SpawnSyncReturns<string>): Run {
-  return { code: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
-}
-
-/**
- * A TestRepo for an existing directory with the given environment (clones share the origin's).
- * @example const clone = repoAt('/tmp/x/clone', origin.env)
- */
-export function repoAt(dir: string, env: NodeJS.ProcessEnv, cleanup: () => void = () => {}): TestRepo {
-  const git = (args: string[], opts: { input?: string; cwd?: string } = {}) => result(spawnSync('git', args, { cwd: opts.cwd ?? dir, env, input: opts.input, encoding: 'utf8' }));
-  const prolly = (args: string[], opts: { input?: string | Uint8Array; cwd?: string; env?: NodeJS.ProcessEnv } = {}) =>
-    result(spawnSync('git', ['prolly', ...args], { cwd: opts.cwd ?? dir, env: { ...env, ...opts.env }, input: opts.input, encoding: 'utf8', maxBuffer: 256 << 20 }));
-  const fail = (what: string, r: Run) => new Error(`${what} exited ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
-  return {
-    dir,
-    home: env.HOME ?? '',
-    env,
-    git,
-    prolly,
-    ok(args, opts) {
-      const r = prolly(args, opts);
-      if (r.code !== 0) throw fail(`git prolly ${args.join(' ')}`, r);
-      return r.stdout;
-    },
-    gitOk(args, opts) {
-      const r = git(args, opts);
-      if (r.code !== 0) throw fail(`git ${args.join(' ')}`, r);
-      return r.stdout;
-    },
-    cleanup,
-  };
-}
 
 let clones = 0;
 /**

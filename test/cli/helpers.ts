@@ -138,11 +138,12 @@ export function makeRepo(options: { init?: boolean; empty?: boolean } = {}): Tes
 }
 
 /**
- * Start `git prolly <args>` without waiting (for kill and lock tests).
+ * Start `git prolly <args>` without waiting (for kill and lock tests); `stdin: true` gives it a pipe
+ * to write its input to (else it reads nothing).
  * @example const child = startProlly(repo, ['import', 'ds', 'big.csv']);
  */
-export function startProlly(repo: TestRepo, args: string[]) {
-  return spawn('git', ['prolly', ...args], { cwd: repo.dir, env: repo.env, stdio: ['ignore', 'pipe', 'pipe'] });
+export function startProlly(repo: TestRepo, args: string[], options: { stdin?: boolean } = {}) {
+  return spawn('git', ['prolly', ...args], { cwd: repo.dir, env: repo.env, stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
 }
 
 /** A temp dir outside any repository. */

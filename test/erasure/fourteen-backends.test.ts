@@ -22,6 +22,7 @@ import { ErasureBackend, type ErasureMember } from '../../src/store/erasure/eras
 import { IpfsMfsBackend } from '../../src/store/erasure/ipfs-mfs-backend.js';
 import { PackStore } from '../../src/store/pack/pack-store.js';
 import { toHex } from '../../src/util/bytes.js';
+import { mulberry32 } from '../../src/util/prng.js';
 import { ipfsNode, ipfsSkipReason, s3Endpoint } from '../setup/servers.js';
 import { createTestBucket, s3rverClient } from '../setup/s3rver.js';
 import { randomChunk } from '../store/conformance.js';
@@ -61,8 +62,9 @@ async function makeWorld(): Promise<World> {
   return { members, emptyLike: (id) => make(id, ++fresh), chunks: [], packs: [] };
 }
 
+/** Seeded placement, so a failure reproduces (concurrent writes may still interleave the draws). */
 function erasure(members: ErasureMember[]): ErasureBackend {
-  return new ErasureBackend({ members, dataShards: K, parityShards: M, blockSize: 8 * 1024 });
+  return new ErasureBackend({ members, dataShards: K, parityShards: M, blockSize: 8 * 1024, random: mulberry32(0xec14) });
 }
 
 /** A cold reader over `members`: every chunk must come back byte for byte. */
@@ -82,10 +84,13 @@ async function withLost(world: World, lost: readonly string[]): Promise<ErasureM
   return Promise.all(world.members.map(async (mbr) => (lost.includes(mbr.id) ? { id: mbr.id, backend: await world.emptyLike(mbr.id) } : mbr)));
 }
 
+const pickRandom = mulberry32(14);
+
+/** `n` of `items`, drawn from a seeded generator (no assertion may depend on which). */
 function pick<T>(items: readonly T[], n: number): T[] {
   const a = [...items];
   for (let i = a.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
+    const j = Math.floor(pickRandom() * (i + 1));
     [a[i], a[j]] = [a[j]!, a[i]!];
   }
   return a.slice(0, n);
@@ -172,7 +177,7 @@ describe(`erasure coding k=${K}, m=${M} over 14 backends (12 directories, s3rver
   });
 
   it('5 backends lost → reads fail with EUNRECOVERABLE naming the pack; status lists every unreadable pack', async () => {
-    const lost = ['dir3', 'dir4', 'dir6', 's3', 'dir9'];
+    const lost = await fiveToLose(world, ['dir3', 'dir4', 'dir6', 's3', 'dir9']);
     const members = await withLost(world, lost);
     const ec = erasure(members);
     const store = new PackStore({ backend: ec });
@@ -227,6 +232,34 @@ describe(`erasure coding k=${K}, m=${M} over 14 backends (12 directories, s3rver
     expect(ec2.stats.degradedReads).toBeGreaterThan(0);
   });
 });
+
+/**
+ * Five members to lose: `preferred`, unless that would take every copy of a placement segment. Each
+ * segment has M + 1 = 5 copies on random members, so a fixed set of 5 holds all of them 1 time in
+ * 2002 per segment; the reader would then not know the packs it describes at all (not the failure
+ * under test). One member is swapped for another until every segment keeps a copy.
+ */
+async function fiveToLose(world: World, preferred: readonly string[]): Promise<string[]> {
+  const holders = new Map<string, Set<string>>();
+  for (const m of world.members) {
+    for await (const o of m.backend.list('placement/')) {
+      const set = holders.get(o.name) ?? new Set<string>();
+      set.add(m.id);
+      holders.set(o.name, set);
+    }
+  }
+  expect(holders.size).toBeGreaterThan(0);
+  const keepsEveryManifest = (lost: readonly string[]) => [...holders.values()].every((h) => [...h].some((id) => !lost.includes(id)));
+  if (keepsEveryManifest(preferred)) return [...preferred];
+  const ids = world.members.map((m) => m.id);
+  for (let i = preferred.length - 1; i >= 0; i--) {
+    for (const other of ids.filter((id) => !preferred.includes(id))) {
+      const lost = preferred.map((id, j) => (j === i ? other : id));
+      if (keepsEveryManifest(lost)) return lost;
+    }
+  }
+  throw new Error('no set of 5 members leaves a copy of every placement segment');
+}
 
 /** Objects other than packs (pack-manifest segments) in the erasure set. */
 async function countOthers(ec: ErasureBackend): Promise<number> {

@@ -18,16 +18,26 @@ export function isIpfsDaemonInstalled() {
   return existsSync(JSIPFS_CLI);
 }
 
-async function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
+/**
+ * `n` distinct free loopback ports. All n listeners are open at the same time, so no two ports are
+ * the same (picked one at a time, two random picks can be the same port).
+ */
+async function freePorts(n) {
+  const servers = [];
+  try {
+    for (let i = 0; i < n; i++) {
+      const srv = createServer();
+      srv.unref();
+      await new Promise((resolve, reject) => {
+        srv.once('error', reject);
+        srv.listen(0, '127.0.0.1', resolve);
+      });
+      servers.push(srv);
+    }
+    return servers.map((srv) => srv.address().port);
+  } finally {
+    await Promise.all(servers.map((srv) => new Promise((resolve) => srv.close(() => resolve()))));
+  }
 }
 
 function run(args, env, timeoutMs) {
@@ -42,6 +52,39 @@ function run(args, env, timeoutMs) {
       clearTimeout(timer);
       if (code === 0) resolve(out);
       else reject(new Error(`jsipfs ${args.join(' ')} exited with ${code}: ${out.slice(-2000)}`));
+    });
+  });
+}
+
+function spawnDaemon(env) {
+  const child = spawn(process.execPath, [JSIPFS_CLI, 'daemon', '--offline'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  return { child, exited };
+}
+
+/** Resolve once the daemon prints "Daemon is ready"; reject (with its output) if it exits or hangs first. */
+function waitReady(child, exited, readyTimeoutMs, log) {
+  let output = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`js-ipfs daemon not ready after ${readyTimeoutMs} ms: ${output.slice(-2000)}`));
+    }, readyTimeoutMs);
+    const onData = (d) => {
+      output += d;
+      log(String(d));
+      if (output.includes('Daemon is ready')) {
+        clearTimeout(timer);
+        child.stdout.off('data', onData);
+        child.stderr.off('data', onData);
+        resolve();
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    void exited.then(({ code, signal }) => {
+      clearTimeout(timer);
+      reject(new Error(`js-ipfs daemon exited (${code ?? signal}) before it was ready: ${output.slice(-2000)}`));
     });
   });
 }
@@ -63,39 +106,38 @@ export async function startIpfsDaemon({ readyTimeoutMs = 90_000, log = () => {} 
 
   const configFile = path.join(repoPath, 'config');
   const config = JSON.parse(await fs.readFile(configFile, 'utf8'));
-  const [apiPort, gatewayPort, rpcPort] = [await freePort(), await freePort(), await freePort()];
   config.Addresses.Swarm = [];
   config.Addresses.Delegates = [];
-  config.Addresses.API = `/ip4/127.0.0.1/tcp/${apiPort}`;
-  config.Addresses.Gateway = `/ip4/127.0.0.1/tcp/${gatewayPort}`;
-  config.Addresses.RPC = `/ip4/127.0.0.1/tcp/${rpcPort}`;
   config.Bootstrap = [];
   config.Discovery = { ...(config.Discovery ?? {}), MDNS: { Enabled: false }, webRTCStar: { Enabled: false } };
-  await fs.writeFile(configFile, JSON.stringify(config, null, 2));
 
-  const child = spawn(process.execPath, [JSIPFS_CLI, 'daemon', '--offline'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
-  await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`js-ipfs daemon not ready after ${readyTimeoutMs} ms: ${output.slice(-2000)}`));
-    }, readyTimeoutMs);
-    const onData = (d) => {
-      output += d;
-      log(String(d));
-      if (output.includes('Daemon is ready')) {
-        clearTimeout(timer);
-        resolve();
+  // The ports are free when chosen but not reserved: another process may take one before the daemon
+  // binds it. Then the daemon exits with EADDRINUSE, and a new set of ports is tried.
+  let child;
+  let exited;
+  let apiPort;
+  let gatewayPort;
+  for (let attempt = 1; ; attempt++) {
+    let rpcPort;
+    [apiPort, gatewayPort, rpcPort] = await freePorts(3);
+    config.Addresses.API = `/ip4/127.0.0.1/tcp/${apiPort}`;
+    config.Addresses.Gateway = `/ip4/127.0.0.1/tcp/${gatewayPort}`;
+    config.Addresses.RPC = `/ip4/127.0.0.1/tcp/${rpcPort}`;
+    await fs.writeFile(configFile, JSON.stringify(config, null, 2));
+    ({ child, exited } = spawnDaemon(env));
+    try {
+      await waitReady(child, exited, readyTimeoutMs, log);
+      break;
+    } catch (err) {
+      if (attempt >= 3 || !/EADDRINUSE|address already in use/i.test(String(err.message))) {
+        await fs.rm(base, { recursive: true, force: true });
+        throw err;
       }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    void exited.then(({ code, signal }) => {
-      clearTimeout(timer);
-      reject(new Error(`js-ipfs daemon exited (${code ?? signal}) before it was ready: ${output.slice(-2000)}`));
-    });
-  });
+      log(`js-ipfs daemon: a port was taken, retrying with new ports (${attempt})\n`);
+      // The daemon that gave up left its repo lock (a directory) behind.
+      await fs.rm(path.join(repoPath, 'repo.lock'), { recursive: true, force: true });
+    }
+  }
   // Keep draining output so the daemon never blocks on a full pipe.
   child.stdout.on('data', () => {});
   child.stderr.on('data', () => {});

@@ -17,6 +17,7 @@ import { compareBytes, toHex, utf8 } from '../../src/util/bytes.js';
 import { sha256 } from '../../src/util/hash.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'prolly-sorter-'));
+let runs = 0;
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 const show = (entries: Iterable<Entry>) => Array.from(entries, ([k, v]) => [Buffer.from(k).toString('utf8'), v instanceof BlobRef ? `blob:${toHex(v.address)}:${v.length}` : Buffer.from(v).toString('utf8')]);
@@ -26,7 +27,7 @@ describe('import sorter', () => {
     const key = fc.string({ unit: fc.constantFrom('a', 'b', 'c', 'é', '\u0000', '😀', 'z'), maxLength: 9 });
     fc.assert(
       fc.property(fc.array(fc.tuple(key, fc.string({ maxLength: 20 }), fc.boolean()), { maxLength: 300 }), fc.integer({ min: 64, max: 4096 }), (rows, runBytes) => {
-        const dir = join(tmp, `run-${Math.random().toString(36).slice(2)}`);
+        const dir = join(tmp, `run-${++runs}`);
         const sorter = new ImportSorter({ tempDir: dir, runBytes, maxInline: 1024 });
         const model = new Map<string, string>();
         for (const [k, v, asBlob] of rows) {

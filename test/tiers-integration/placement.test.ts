@@ -39,9 +39,9 @@ function replicate(configs: BackendConfig[], opts: { n?: number; quorum?: number
   return createPlacement({ routing: routing({ strategy: 'replicate', replication_factor: opts.n ?? configs.length, quorum: opts.quorum ?? 1 }), tiers, readTimeoutMs: opts.readTimeoutMs });
 }
 
-/** Random, compressible-ish chunks. */
+/** Random (incompressible) chunks of 2000–4999 bytes; the sizes are fixed so pack counts are too. */
 function chunks(n: number): Chunk[] {
-  return Array.from({ length: n }, () => randomChunk(2000 + Math.floor(Math.random() * 3000)));
+  return Array.from({ length: n }, (_, i) => randomChunk(2000 + ((i * 1237) % 3000)));
 }
 
 function packFiles(b: BackendConfig): string[] {
@@ -147,11 +147,12 @@ describe('replicated placement', () => {
       process.env.AWS_ACCESS_KEY_ID ??= 'x';
       process.env.AWS_SECRET_ACCESS_KEY ??= 'x';
       const hang: BackendConfig = { name: 'hang', type: 's3', bucket: 'never-answers', endpoint: `http://127.0.0.1:${port}` };
-      const p = replicate([hang, good], { readTimeoutMs: 800 });
-      const t0 = Date.now();
+      // Roomy enough that the good replica's read never hits it on a loaded machine. No elapsed-time
+      // check: the counter below only counts this read timeout (the S3 client's own 5 s timeout
+      // would be a different error).
+      const p = replicate([hang, good], { readTimeoutMs: 2000 });
       const got = await p.getMany(data.map((c) => c.address));
       expect(got.every((g, i) => g && toHex(g) === toHex(data[i]!.bytes))).toBe(true);
-      expect(Date.now() - t0).toBeLessThan(5000);
       expect(p.readTiers[0]!.health.counters.timeouts).toBe(1);
       expect(p.stats.failovers).toBe(1);
       for (const t of p.readTiers) t.abandon();

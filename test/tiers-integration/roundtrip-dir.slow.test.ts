@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ENTRIES } from './fixtures/dataset-1m.js';
-import { roundTrip } from './fixtures/roundtrip.js';
+import { ROUND_TRIP_TIMEOUT_MS, roundTrip } from './fixtures/roundtrip.js';
 
 describe('1M-entry round trip: directory backend', () => {
   it('push, fetch into an empty store, every entry identical', async () => {
@@ -18,5 +18,5 @@ describe('1M-entry round trip: directory backend', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  });
+  }, ROUND_TRIP_TIMEOUT_MS);
 });

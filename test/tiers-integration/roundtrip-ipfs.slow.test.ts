@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { ipfsNode, ipfsSkipReason } from '../setup/servers.js';
 import { ENTRIES } from './fixtures/dataset-1m.js';
-import { roundTrip } from './fixtures/roundtrip.js';
+import { ROUND_TRIP_TIMEOUT_MS, roundTrip } from './fixtures/roundtrip.js';
 
 describe.skipIf(ipfsSkipReason())('1M-entry round trip: IPFS backend', () => {
   it('push, fetch into an empty store, every entry identical', async () => {
@@ -13,5 +13,5 @@ describe.skipIf(ipfsSkipReason())('1M-entry round trip: IPFS backend', () => {
     expect(f.fetched).toBeGreaterThanOrEqual(f.pushed);
     expect(f.entries).toBe(ENTRIES);
     expect(f.mismatches).toBe(0);
-  });
+  }, ROUND_TRIP_TIMEOUT_MS);
 });

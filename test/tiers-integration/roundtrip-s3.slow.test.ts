@@ -1,7 +1,7 @@
 /** 1M-entry round trip through S3 (the shared s3rver). */
 import { describe, expect, it } from 'vitest';
 import { ENTRIES } from './fixtures/dataset-1m.js';
-import { roundTrip } from './fixtures/roundtrip.js';
+import { ROUND_TRIP_TIMEOUT_MS, roundTrip } from './fixtures/roundtrip.js';
 import { newBucket } from './helpers.js';
 
 describe('1M-entry round trip: S3 backend (s3rver)', () => {
@@ -12,5 +12,5 @@ describe('1M-entry round trip: S3 backend (s3rver)', () => {
     expect(f.fetched).toBe(f.pushed);
     expect(f.entries).toBe(ENTRIES);
     expect(f.mismatches).toBe(0);
-  });
+  }, ROUND_TRIP_TIMEOUT_MS);
 });

@@ -125,15 +125,13 @@ describe('S3Backend on s3rver', () => {
       bucket: 'some-bucket',
       retry: { attempts: 3, baseDelayMs: 5 },
     });
-    const t0 = Date.now();
     const e2 = await down.get('manifest/a.seg').catch((e: unknown) => e);
     expect(e2).toBeInstanceOf(ProllyError);
     expect((e2 as ProllyError).code).toBe('EBACKEND');
     expect((e2 as ProllyError).message).toContain('s3://some-bucket/manifest/a.seg');
     expect((e2 as ProllyError).message).toContain(deadEndpoint.replace('http://', ''));
     expect((e2 as ProllyError).message).toMatch(/ECONNREFUSED/);
-    expect(Date.now() - t0).toBeLessThan(10_000);
-    expect(down.stats.gets).toBe(3); // three attempts
+    expect(down.stats.gets).toBe(3); // three attempts, no more
   });
 
   it('rejects invalid bucket names and prefixes up front', () => {

@@ -170,9 +170,10 @@ describe('tampered proofs are rejected by verify-proof (exit 1, naming the check
   });
   afterAll(() => r.cleanup());
 
+  let tampered = 0;
   const load = () => JSON.parse(readFileSync(proofFile, 'utf8'));
   const check = (proof: unknown, args: string[]) => {
-    const f = join(r.home, `tampered-${Math.random().toString(36).slice(2)}.json`);
+    const f = join(r.home, `tampered-${++tampered}.json`);
     writeFileSync(f, JSON.stringify(proof));
     const run = r.prolly(['verify-proof', f, ...args, '--json']);
     return { code: run.code, out: JSON.parse(run.stdout) as { valid: boolean; check?: string; node?: number; signature?: { status: string } } };

@@ -15,8 +15,63 @@ export interface CachingStoreOptions {
   name?: string;
 }
 
+/**
+ * A private copy as a plain Uint8Array. Not `.slice()`: on a Buffer (what file reads return) that is a
+ * view, which would let a caller's writes reach the cache.
+ */
+function copyOf(bytes: Uint8Array): Uint8Array {
+  const out = new Uint8Array(bytes.length);
+  out.set(bytes);
+  return out;
+}
+
 /** Bytes charged per cached chunk beyond its length (Map entry, key string, object headers). */
 const ENTRY_OVERHEAD = 96;
+
+/** Copies are pooled in size classes of this many bytes (under 6 % rounding on 4 KiB tree nodes). */
+const CLASS_BYTES = 256;
+/** Copies larger than this are not pooled. */
+const MAX_POOLED_BYTES = 64 * 1024;
+
+/**
+ * Backing memory of evicted copies, reused for the next copies into the cache. Each copy is otherwise
+ * its own ArrayBuffer, and on write-heavy work (every node a mutation writes is cached on put, and as
+ * many evicted) that allocation churn drives V8's external-memory GC cycles. Safe because the cache's
+ * copies are never handed out: reads get copies of them.
+ */
+class CopyPool {
+  private readonly free = new Map<number, ArrayBuffer[]>();
+  private bytes = 0;
+  constructor(private readonly maxBytes: number) {}
+
+  /** A copy of `bytes`, in pooled memory when there is some of the right class. */
+  copy(bytes: Uint8Array): Uint8Array {
+    const n = bytes.length;
+    if (n === 0 || n > MAX_POOLED_BYTES) return copyOf(bytes);
+    const cls = Math.ceil(n / CLASS_BYTES) * CLASS_BYTES;
+    const spare = this.free.get(cls)?.pop();
+    if (spare) this.bytes -= cls;
+    const out = new Uint8Array(spare ?? new ArrayBuffer(cls), 0, n);
+    out.set(bytes);
+    return out;
+  }
+
+  /** Take back the memory of a copy from `copy` that nothing references any more. */
+  recycle(copy: Uint8Array): void {
+    const buf = copy.buffer;
+    const cls = buf.byteLength;
+    if (copy.byteOffset !== 0 || cls % CLASS_BYTES !== 0 || cls > MAX_POOLED_BYTES || this.bytes + cls > this.maxBytes) return;
+    let list = this.free.get(cls);
+    if (!list) this.free.set(cls, (list = []));
+    list.push(buf as ArrayBuffer);
+    this.bytes += cls;
+  }
+
+  clear(): void {
+    this.free.clear();
+    this.bytes = 0;
+  }
+}
 
 /**
  * An in-memory, byte-bounded LRU of raw chunks in front of a slower store. Chunks are immutable,
@@ -32,15 +87,20 @@ export class CachingStore implements ChunkStore {
   readonly inner: ChunkStore;
   readonly cache: ByteLru<string, Uint8Array>;
   private readonly cacheOnPut: boolean;
+  private readonly pool: CopyPool;
 
   constructor(options: CachingStoreOptions) {
     this.inner = options.inner;
     this.name = options.name ?? options.inner.name;
     this.cacheOnPut = options.cacheOnPut ?? true;
+    // Steady state needs only what one set() evicts; a small cap keeps idle memory bounded.
+    this.pool = new CopyPool(Math.min(options.maxBytes / 8, 4 << 20));
     this.cache = new ByteLru<string, Uint8Array>({
       maxBytes: options.maxBytes,
       ttlMs: options.ttlMs,
-      sizeOf: (v) => v.byteLength + ENTRY_OVERHEAD,
+      // Charged what the copy occupies (its pooled size class), not just its length.
+      sizeOf: (v) => v.buffer.byteLength + ENTRY_OVERHEAD,
+      onEvict: (_key, v) => this.pool.recycle(v),
     });
   }
 
@@ -52,10 +112,10 @@ export class CachingStore implements ChunkStore {
   async get(address: Uint8Array): Promise<Uint8Array | undefined> {
     const key = addressKey(address);
     const hit = this.cache.get(key);
-    if (hit !== undefined) return hit.slice();
+    if (hit !== undefined) return copyOf(hit);
     const bytes = await this.inner.get(address);
     if (bytes === undefined) return undefined;
-    this.cache.set(key, bytes.slice());
+    this.cache.set(key, this.pool.copy(bytes));
     return bytes;
   }
 
@@ -65,7 +125,7 @@ export class CachingStore implements ChunkStore {
     const missingAt: number[] = [];
     for (let i = 0; i < addresses.length; i++) {
       const hit = this.cache.get(addressKey(addresses[i]!));
-      if (hit !== undefined) out[i] = hit.slice();
+      if (hit !== undefined) out[i] = copyOf(hit);
       else {
         missing.push(addresses[i]!);
         missingAt.push(i);
@@ -76,7 +136,7 @@ export class CachingStore implements ChunkStore {
       for (let j = 0; j < got.length; j++) {
         const bytes = got[j];
         out[missingAt[j]!] = bytes;
-        if (bytes !== undefined) this.cache.set(addressKey(missing[j]!), bytes.slice());
+        if (bytes !== undefined) this.cache.set(addressKey(missing[j]!), this.pool.copy(bytes));
       }
     }
     return out;
@@ -100,12 +160,12 @@ export class CachingStore implements ChunkStore {
 
   async put(chunk: Chunk): Promise<void> {
     await this.inner.put(chunk);
-    if (this.cacheOnPut) this.cache.set(addressKey(chunk.address), Uint8Array.from(chunk.bytes));
+    if (this.cacheOnPut) this.cache.set(addressKey(chunk.address), this.pool.copy(chunk.bytes));
   }
 
   async putMany(chunks: readonly Chunk[]): Promise<void> {
     await this.inner.putMany(chunks);
-    if (this.cacheOnPut) for (const c of chunks) this.cache.set(addressKey(c.address), Uint8Array.from(c.bytes));
+    if (this.cacheOnPut) for (const c of chunks) this.cache.set(addressKey(c.address), this.pool.copy(c.bytes));
   }
 
   flush(): Promise<void> {
@@ -118,6 +178,7 @@ export class CachingStore implements ChunkStore {
 
   async close(): Promise<void> {
     this.cache.clear();
+    this.pool.clear();
     await this.inner.close();
   }
 }

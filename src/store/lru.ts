@@ -21,6 +21,12 @@ export interface ByteLruOptions<K, V> {
   now?: () => number;
   /** Called for each entry pushed out by the byte bound (not for delete/clear/expiry). */
   onEvict?: (key: K, value: V) => void;
+  /**
+   * For callers that reach cached values without `get` (keeping references of their own): asked at
+   * eviction whether the value was used since it was last asked — true gives it a second chance like
+   * a read. The callback keeps and clears its own mark.
+   */
+  usedSince?: (value: V) => boolean;
 }
 
 /** Hit/miss counters of a {@link ByteLru}. */
@@ -57,8 +63,11 @@ export class ByteLru<K, V> {
   private readonly ttlMs: number;
   private readonly now: () => number;
   private readonly onEvict: ((key: K, value: V) => void) | undefined;
+  private readonly usedSince: ((value: V) => boolean) | undefined;
   private readonly map = new Map<K, Entry<V>>();
   private totalBytes = 0;
+  /** Eviction's place in the map's insertion order (see evict). */
+  private sweep: IterableIterator<[K, Entry<V>]> | undefined;
   private readonly counters: ByteLruStats = { hits: 0, misses: 0, evictions: 0, expirations: 0, rejected: 0 };
 
   constructor(options: ByteLruOptions<K, V>) {
@@ -75,6 +84,7 @@ export class ByteLru<K, V> {
     this.ttlMs = options.ttlMs ?? Infinity;
     this.now = options.now ?? Date.now;
     this.onEvict = options.onEvict;
+    this.usedSince = options.usedSince;
   }
 
   /** Number of cached entries. */
@@ -119,7 +129,7 @@ export class ByteLru<K, V> {
    */
   has(key: K): boolean {
     const e = this.map.get(key);
-    return e !== undefined && e.expires > this.now();
+    return e !== undefined && (e.expires === Infinity || e.expires > this.now());
   }
 
   /**
@@ -135,7 +145,7 @@ export class ByteLru<K, V> {
       this.counters.rejected++;
       return false;
     }
-    this.map.set(key, { value, size, expires: this.now() + this.ttlMs, referenced: false });
+    this.map.set(key, { value, size, expires: this.ttlMs === Infinity ? Infinity : this.now() + this.ttlMs, referenced: false });
     this.totalBytes += size;
     if (this.totalBytes > this.maxBytes) this.evict();
     return true;
@@ -158,6 +168,7 @@ export class ByteLru<K, V> {
    */
   clear(): void {
     this.map.clear();
+    this.sweep = undefined;
     this.totalBytes = 0;
   }
 
@@ -175,9 +186,19 @@ export class ByteLru<K, V> {
     // Oldest first; an entry read since its last chance goes to the back instead. Each pass over the
     // map clears marks, so this ends within two passes.
     while (this.totalBytes > this.maxBytes && this.map.size > 0) {
-      const [key, e] = this.map.entries().next().value as [K, Entry<V>];
+      // One iterator kept across calls: a fresh entries() would step over every entry deleted from the
+      // front since the table was last compacted (thousands, when the cache turns over quickly). Only
+      // the back ever grows, so the kept iterator always stands on the oldest live entry.
+      let step = this.sweep?.next();
+      if (step === undefined || step.done) {
+        this.sweep = this.map.entries();
+        step = this.sweep.next();
+      }
+      const [key, e] = step.value as [K, Entry<V>];
       this.map.delete(key);
-      if (e.referenced) {
+      // Always ask usedSince (it clears its own mark), whatever the entry's own flag says.
+      const usedElsewhere = this.usedSince !== undefined && this.usedSince(e.value);
+      if (e.referenced || usedElsewhere) {
         e.referenced = false;
         this.map.set(key, e);
         continue;

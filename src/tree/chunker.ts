@@ -11,6 +11,7 @@
  */
 import { ChildRef, encodeNode, MAX_ENTRY_BYTES, MAX_HEADER_BYTES, MAX_NODE_BYTES, writePayload, type EntryValue, type Node } from './node.js';
 import { xxhash32 } from './xxhash32.js';
+import { ByteSlab } from './byte-slab.js';
 import { sha256 } from '../util/hash.js';
 import { varintLength, writeVarint } from '../util/varint.js';
 
@@ -38,6 +39,13 @@ export function isBoundary(level: number, size: number, prevSize: number, count:
   const threshold = Math.floor((hazard * TWO32) / SCALE4);
   return xxhash32(bytes, keyStart, keyEnd, level) < threshold;
 }
+
+/**
+ * Emitted node bytes come from shared slabs (see ByteSlab). They are written out and dropped; a node
+ * read back before it reaches the chunk store is copied (NodeStore), so no cache pins a slab.
+ */
+const slab = new ByteSlab();
+const allocNodeBytes = (n: number): Uint8Array => slab.alloc(n);
 
 /** A node the chunker closed: its bytes and address, and what its parent entry needs. */
 export interface ChunkedNode {
@@ -115,13 +123,56 @@ export class LevelChunker {
     return false;
   }
 
+  /**
+   * Append entries [from, to) of an existing node — what a mutation carries over unchanged between
+   * edits. Same boundaries as `addFrom` entry by entry (the rule reads the key where it lies in the
+   * old node), but the bytes go over in one copy per output node instead of one per entry.
+   */
+  addRun(node: Node, from: number, to: number): void {
+    const src = node.bytes;
+    const level = this.level;
+    let i = from;
+    while (i < to) {
+      const start = node.entryStart(i);
+      const base = this.size - start; // output offset = source offset + base
+      let size = this.size;
+      let n = this.n;
+      let count = this.subtreeCount;
+      let closes = false;
+      let keyStart = 0;
+      let keyEnd = 0;
+      let j = i;
+      while (j < to) {
+        keyStart = node.keyStartOf(j);
+        keyEnd = node.keyEndOf(j);
+        const prev = size;
+        size = node.entryEndOf(j) + base;
+        n++;
+        count += node.childCount(j);
+        j++;
+        if (isBoundary(level, size, prev, n, src, keyStart, keyEnd)) {
+          closes = true;
+          break;
+        }
+      }
+      this.buf.set(src.subarray(start, size - base), this.size);
+      this.size = size;
+      this.n = n;
+      this.subtreeCount = count;
+      this.lastKeyStart = keyStart + base;
+      this.lastKeyEnd = keyEnd + base;
+      if (closes) this.close();
+      i = j;
+    }
+  }
+
   /** Close the last, partial node (end of data). */
   finish(): void {
     if (this.n > 0) this.close();
   }
 
   private close(): void {
-    const bytes = encodeNode(this.level, this.n, this.buf.subarray(0, this.size));
+    const bytes = encodeNode(this.level, this.n, this.buf.subarray(0, this.size), allocNodeBytes);
     const headerLen = 2 + varintLength(this.n);
     const lastKey = bytes.subarray(headerLen + this.lastKeyStart, headerLen + this.lastKeyEnd);
     this.emit({ address: sha256(bytes), bytes, level: this.level, lastKey, count: this.subtreeCount });

@@ -2,7 +2,7 @@
  * Cursors over a tree: a path of (node, index) frames from the root down to some level. Used by
  * point reads, range scans, mutation (to find and walk the nodes of one level) and proofs.
  */
-import type { Node } from './node.js';
+import { Node } from './node.js';
 import type { NodeStore } from './node-store.js';
 
 export interface Frame {
@@ -12,8 +12,7 @@ export interface Frame {
 
 /** Load child `i` of `node`, from the cache when possible. */
 export function childOf(nodes: NodeStore, node: Node, i: number): Node | Promise<Node> {
-  const hex = node.childHex(i);
-  return nodes.peek(hex) ?? nodes.get(node.childAddress(i), hex);
+  return nodes.child(node, i) ?? nodes.get(node.childAddress(i), node.childHex(i));
 }
 
 /**
@@ -44,7 +43,8 @@ export class Cursor {
       }
       if (i === node.size) i = node.size - 1;
       frames.push({ node, index: i });
-      node = await childOf(nodes, node, i);
+      const child = childOf(nodes, node, i);
+      node = child instanceof Node ? child : await child; // no microtask turn for a cached node
     }
   }
 
@@ -56,7 +56,8 @@ export class Cursor {
       const i = last ? Math.max(0, node.size - 1) : 0;
       frames.push({ node, index: i });
       if (node.level === level || node.size === 0) return new Cursor(nodes, frames);
-      node = await childOf(nodes, node, i);
+      const child = childOf(nodes, node, i);
+      node = child instanceof Node ? child : await child;
     }
   }
 
@@ -117,7 +118,8 @@ export class Cursor {
     f[d]!.index += dir;
     for (let e = d + 1; e < f.length; e++) {
       const parent = f[e - 1]!;
-      const child = await childOf(this.nodes, parent.node, parent.index);
+      const loaded = childOf(this.nodes, parent.node, parent.index);
+      const child = loaded instanceof Node ? loaded : await loaded;
       f[e] = { node: child, index: dir === 1 ? 0 : child.size - 1 };
     }
     return true;

@@ -57,21 +57,21 @@ async function rechunkLevel(nodes: NodeStore, root: Node, level: number, edits: 
       const node = cursor.node;
       removed.push(node);
       const isLast = cursor.isLastNode();
-      const limit = isLast ? null : node.lastKey();
+      const last = node.size - 1;
       let i = 0;
       for (;;) {
         const e = edits[ei];
-        const editHere = e !== undefined && (limit === null || compareBytes(e.key, limit) <= 0);
-        if (i >= node.size && !editHere) break;
-        const c = !editHere ? -1 : i >= node.size ? 1 : node.compareKey(i, e.key);
-        if (c < 0) {
-          chunker.addFrom(node, i);
-          i++;
-        } else {
-          if (c === 0) i++;
-          if (e!.value) chunker.add(e!.key, e!.value);
-          ei++;
+        // Edits past this node's last key belong to the next node (unless this is the level's last).
+        if (e === undefined || (!isLast && node.compareKey(last, e.key) < 0)) {
+          chunker.addRun(node, i, node.size);
+          break;
         }
+        // Entries before the edit's key go over unchanged; an equal key is replaced or deleted.
+        const j = Math.max(i, node.lowerBound(e.key));
+        if (j > i) chunker.addRun(node, i, j);
+        i = j < node.size && node.compareKey(j, e.key) === 0 ? j + 1 : j;
+        if (e.value) chunker.add(e.key, e.value);
+        ei++;
       }
       if (isLast) {
         chunker.finish();

@@ -17,6 +17,44 @@ export interface NodeStoreOptions {
   writeBatchBytes?: number;
 }
 
+/**
+ * Written node bytes are views into the chunker's shared slabs; a node decoded from them for the cache
+ * gets its own copy, or the cache would keep whole slabs alive.
+ */
+function ownCopy(bytes: Uint8Array): Uint8Array {
+  const out = new Uint8Array(bytes.length);
+  out.set(bytes);
+  return out;
+}
+
+/**
+ * An evicted node leaves its parents' memos, so they do not keep it in memory past the cache's bound,
+ * and drops its own memo of children (their back-references to it go too).
+ */
+function unlinkMemos(node: Node): void {
+  const refs = node.memoRefs;
+  if (refs !== undefined) {
+    for (let j = 0; j < refs.length; j += 2) {
+      const memo = refs[j] as (Node | undefined)[];
+      const i = refs[j + 1] as number;
+      if (memo[i] === node) memo[i] = undefined;
+    }
+    node.memoRefs = undefined;
+  }
+  const own = node.childMemo as (Node | undefined)[] | undefined;
+  if (own !== undefined) {
+    for (const child of own) {
+      const back = child?.memoRefs;
+      if (back === undefined) continue;
+      const kept: unknown[] = [];
+      for (let j = 0; j < back.length; j += 2) if (back[j] !== own) kept.push(back[j], back[j + 1]);
+      child!.memoRefs = kept.length > 0 ? kept : undefined;
+    }
+    node.childMemo = undefined;
+    node.memoOwner = undefined;
+  }
+}
+
 /** Address and bytes of the empty tree's root (an empty leaf). */
 export const EMPTY_ROOT: Chunk = { address: sha256(EMPTY_NODE_BYTES), bytes: EMPTY_NODE_BYTES };
 
@@ -33,6 +71,8 @@ export class NodeStore {
   /** Decoded nodes by address hex; charged their bytes plus a rough allowance for offsets and objects. */
   private readonly cache: ByteLru<string, Node>;
   private batch: Chunk[] = [];
+  /** Cache keys of `batch`, so finishing a write does not hex the addresses again. */
+  private batchKeys: string[] = [];
   private batchBytes = 0;
   /** Chunks written but not yet handed to the chunk store, readable meanwhile. */
   private readonly unsaved = new Map<string, Uint8Array>();
@@ -42,7 +82,17 @@ export class NodeStore {
 
   constructor(chunks: ChunkStore, options: NodeStoreOptions = {}) {
     this.chunks = chunks;
-    this.cache = new ByteLru<string, Node>({ maxBytes: options.cacheBytes ?? 64 * 1024 * 1024, sizeOf: (n) => n.bytes.length * 1.1 + 256 });
+    this.cache = new ByteLru<string, Node>({
+      maxBytes: options.cacheBytes ?? 64 * 1024 * 1024,
+      sizeOf: (n) => n.bytes.length * 1.1 + 256,
+      // Reads through parents' memos (child()) bypass the LRU's own marks.
+      usedSince: (n) => {
+        const used = n.used;
+        n.used = false;
+        return used;
+      },
+      onEvict: (_hex, n) => unlinkMemos(n),
+    });
     this.writeBatchBytes = options.writeBatchBytes ?? 4 * 1024 * 1024;
   }
 
@@ -53,12 +103,40 @@ export class NodeStore {
     return node;
   }
 
+  /**
+   * Child i of `parent` if it is in memory, without I/O. The parent remembers the child (until the
+   * cache evicts it), so the next visit skips hexing a key and the map lookup, and reaches the child
+   * with one pointer load — on a warm point read, memory latency is most of the cost.
+   * @example const child = nodes.child(parent, i) ?? (await nodes.get(parent.childAddress(i)));
+   */
+  child(parent: Node, i: number): Node | undefined {
+    if (parent.memoOwner !== this) {
+      // A node decoded by another NodeStore keeps that store's memo; look up by key here.
+      if (parent.memoOwner !== undefined) return this.peek(parent.childHex(i));
+      parent.memoOwner = this;
+      parent.childMemo = new Array<undefined>(parent.size).fill(undefined);
+    }
+    const memo = parent.childMemo as (Node | undefined)[];
+    const known = memo[i];
+    if (known !== undefined) {
+      known.used = true;
+      this.stats.cacheHits++;
+      return known;
+    }
+    const node = this.peek(parent.childHex(i));
+    if (node === undefined) return undefined;
+    memo[i] = node;
+    (node.memoRefs ??= []).push(memo, i);
+    return node;
+  }
+
   /** Load and decode the node at `address`; ECHUNKMISSING when no store has it. */
   async get(address: Uint8Array, hex: string = toHex(address)): Promise<Node> {
     const cached = this.peek(hex);
     if (cached) return cached;
     let bytes = this.unsaved.get(hex);
-    if (!bytes) {
+    if (bytes) bytes = ownCopy(bytes);
+    else {
       this.stats.nodeReads++;
       bytes = await this.chunks.get(address);
       if (!bytes) {
@@ -77,7 +155,7 @@ export class NodeStore {
     for (let i = 0; i < addresses.length; i++) {
       const hex = toHex(addresses[i]!);
       const bytes = this.unsaved.get(hex);
-      const node = this.peek(hex) ?? (bytes ? this.decodeAndRemember(hex, bytes, addresses[i]!) : undefined);
+      const node = this.peek(hex) ?? (bytes ? this.decodeAndRemember(hex, ownCopy(bytes), addresses[i]!) : undefined);
       if (node) out[i] = node;
       else missing.push(i);
     }
@@ -100,6 +178,7 @@ export class NodeStore {
     if (this.unsaved.has(hex) || this.cache.has(hex)) return;
     this.unsaved.set(hex, bytes);
     this.batch.push({ address, bytes });
+    this.batchKeys.push(hex);
     this.batchBytes += bytes.length;
     this.stats.nodeWrites++;
   }
@@ -108,12 +187,14 @@ export class NodeStore {
   async drain(force = false): Promise<void> {
     if (this.batch.length === 0 || (!force && this.batchBytes < this.writeBatchBytes)) return;
     const batch = this.batch;
+    const keys = this.batchKeys;
     this.batch = [];
+    this.batchKeys = [];
     this.batchBytes = 0;
     // One putMany in flight at a time: the next batch is built while this one is written.
     await this.inflight;
     this.inflight = this.chunks.putMany(batch).then(() => {
-      for (const c of batch) this.unsaved.delete(toHex(c.address));
+      for (const k of keys) this.unsaved.delete(k);
     });
   }
 
@@ -131,6 +212,8 @@ export class NodeStore {
   }
 
   private remember(hex: string, node: Node): void {
-    this.cache.set(hex, node);
+    // Two loads of one node can race (both awaited the chunk store): keep the first, which memos may
+    // already point at, so eviction unlinks everything it cached.
+    if (!this.cache.has(hex)) this.cache.set(hex, node);
   }
 }

@@ -122,8 +122,32 @@ export function decodeLeafPayload(p: Uint8Array): TreeValue {
 }
 
 /**
+ * Big-endian 32-bit word of `b[at, at + 4)`, zero-padded past `end`. Two keys whose words after a
+ * shared prefix differ are ordered as their words are (a zero pad sorts like "shorter first"); equal
+ * words need the full comparison.
+ */
+function wordAt(b: Uint8Array, at: number, end: number): number {
+  if (at + 4 <= end) return ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
+  let w = 0;
+  for (let j = 0; j < 4; j++) w = w * 256 + (at + j < end ? b[at + j]! : 0);
+  return w;
+}
+
+/** Decode's scratch for entry offsets (grown as needed; decoding is synchronous, so one is enough). */
+let scratch = new Uint32Array(3 * 256);
+
+/** Search ranges at most this long are scanned in order rather than halved (fewer unpredictable branches). */
+const SCAN_ENTRIES = 8;
+
+/**
  * A decoded node: a view over its canonical bytes with per-entry offsets, so reads do no copying.
  * Instances are immutable and shared through the node cache.
+ *
+ * Lookups are the hot path of every read, and on a large cached tree they are bound by memory
+ * latency, not arithmetic. So everything a search reads sits in one array (`meta`): the bytes all
+ * keys share, then one 4-byte search word per entry (the key bytes after that shared prefix), then
+ * each entry's key start, key end and entry end side by side. A lookup compares words — a few
+ * adjacent cache lines — and touches key bytes only on a tie and for the final equality check.
  */
 export class Node {
   /** The canonical bytes (a Buffer, for native comparisons). */
@@ -134,24 +158,45 @@ export class Node {
   readonly size: number;
   /** Entries in the whole subtree (leaf: size). */
   readonly totalCount: number;
-  private readonly keyStart: Uint32Array;
-  private readonly keyEnd: Uint32Array;
-  /** payload i spans [keyEnd[i], entryEnd[i]). */
-  private readonly entryEnd: Uint32Array;
+  /**
+   * [0, wordBase): the shared key prefix, big-endian, zero-padded; [wordBase, wordBase + n): search
+   * words; then per entry i at entryBase + 3i: key start, key end (= payload start), entry end.
+   */
+  private readonly meta: Uint32Array;
+  private readonly wordBase: number;
+  private readonly entryBase: number;
+  /** Length of the prefix every key of this node shares (that of the first and last key). */
+  private readonly prefixLength: number;
   private readonly counts: Float64Array | undefined;
   private childHexes: (string | undefined)[] | undefined;
   private addressHexCache: string | undefined;
+  /**
+   * Bookkeeping of the NodeStore whose cache holds this node's children (see NodeStore.child); opaque
+   * here. `childMemo[i]`: child i while cached; `memoRefs`: where this node is itself memoized (so
+   * eviction can unlink it); `used`: read through a memo since the cache last looked.
+   */
+  childMemo: unknown[] | undefined;
+  memoOwner: object | undefined;
+  memoRefs: unknown[] | undefined;
+  used: boolean;
 
-  private constructor(bytes: Buffer, address: Uint8Array, level: number, size: number, ks: Uint32Array, ke: Uint32Array, ee: Uint32Array, counts: Float64Array | undefined, total: number) {
+  private constructor(bytes: Buffer, address: Uint8Array, level: number, size: number, meta: Uint32Array, prefixLength: number, counts: Float64Array | undefined, total: number) {
     this.bytes = bytes;
     this.address = address;
     this.level = level;
     this.size = size;
-    this.keyStart = ks;
-    this.keyEnd = ke;
-    this.entryEnd = ee;
+    this.meta = meta;
+    this.prefixLength = prefixLength;
+    this.wordBase = (prefixLength + 3) >>> 2;
+    this.entryBase = this.wordBase + size;
     this.counts = counts;
     this.totalCount = total;
+    this.childHexes = undefined;
+    this.addressHexCache = undefined;
+    this.childMemo = undefined;
+    this.memoOwner = undefined;
+    this.memoRefs = undefined;
+    this.used = false;
   }
 
   /**
@@ -174,19 +219,19 @@ export class Node {
       const { value: n, next } = readVarint(buf, 2);
       if (n === 0 && level !== 0) fail('internal node with no entries', 2);
       if (n > buf.length) fail('entry count exceeds node size', 2);
-      const ks = new Uint32Array(n);
-      const ke = new Uint32Array(n);
-      const ee = new Uint32Array(n);
+      if (scratch.length < 3 * n) scratch = new Uint32Array(3 * n);
+      const e = scratch;
       const counts = level > 0 ? new Float64Array(n) : undefined;
       let total = level === 0 ? n : 0;
       let o = next;
       for (let i = 0; i < n; i++) {
         const kl = readVarint(buf, o);
         if (kl.value > MAX_KEY_BYTES) fail(`key of ${kl.value} bytes exceeds ${MAX_KEY_BYTES}`, o);
-        ks[i] = kl.next;
-        ke[i] = o = kl.next + kl.value;
+        const at = 3 * i;
+        e[at] = kl.next;
+        e[at + 1] = o = kl.next + kl.value;
         if (o > buf.length) fail('truncated key', kl.next);
-        if (i > 0 && compareRange(buf, ks[i - 1]!, ke[i - 1]!, buf, ks[i]!, ke[i]!) >= 0) fail('keys not strictly increasing', ks[i]!);
+        if (i > 0 && compareRange(buf, e[at - 3]!, e[at - 2]!, buf, e[at]!, e[at + 1]!) >= 0) fail('keys not strictly increasing', e[at]!);
         if (level === 0) {
           const tag = buf[o];
           if (tag === VALUE_INLINE) {
@@ -209,16 +254,28 @@ export class Node {
           total += c.value;
           o = c.next;
         }
-        if (o > buf.length) fail('truncated entry', ks[i]!);
-        ee[i] = o;
+        if (o > buf.length) fail('truncated entry', e[at]!);
+        e[at + 2] = o;
       }
       if (o !== buf.length) fail(`${buf.length - o} trailing bytes`, o);
-      return new Node(buf, address, level, n, ks, ke, ee, counts, total);
-    } catch (e) {
-      if (e instanceof ProllyError && e.code === ErrorCodes.BAD_ENCODING && e.data.address === undefined) {
-        fail(e.message, Number(e.data.offset ?? 0));
+      // Keys are sorted, so the prefix the first and last share is shared by all.
+      let p = 0;
+      if (n > 0) {
+        const last = 3 * (n - 1);
+        const max = Math.min(e[1]! - e[0]!, e[last + 1]! - e[last]!);
+        while (p < max && buf[e[0]! + p] === buf[e[last]! + p]) p++;
       }
-      throw e;
+      const wordBase = (p + 3) >>> 2;
+      const meta = new Uint32Array(wordBase + 4 * n);
+      for (let j = 0; j < wordBase; j++) meta[j] = wordAt(buf, e[0]! + 4 * j, e[0]! + p);
+      for (let i = 0; i < n; i++) meta[wordBase + i] = wordAt(buf, e[3 * i]! + p, e[3 * i + 1]!);
+      meta.set(e.subarray(0, 3 * n), wordBase + n);
+      return new Node(buf, address, level, n, meta, p, counts, total);
+    } catch (err) {
+      if (err instanceof ProllyError && err.code === ErrorCodes.BAD_ENCODING && err.data.address === undefined) {
+        fail(err.message, Number(err.data.offset ?? 0));
+      }
+      throw err;
     }
   }
 
@@ -233,7 +290,8 @@ export class Node {
 
   /** Key i as a view into the node bytes. */
   key(i: number): Uint8Array {
-    return this.bytes.subarray(this.keyStart[i]!, this.keyEnd[i]!);
+    const at = this.entryBase + 3 * i;
+    return this.bytes.subarray(this.meta[at]!, this.meta[at + 1]!);
   }
 
   /** The node's greatest key (its boundary key in the parent). */
@@ -243,58 +301,106 @@ export class Node {
 
   /** compare(key(i), k): negative when key i sorts before k. */
   compareKey(i: number, k: Uint8Array): number {
-    return compareRange(this.bytes, this.keyStart[i]!, this.keyEnd[i]!, k, 0, k.length);
+    const at = this.entryBase + 3 * i;
+    return compareRange(this.bytes, this.meta[at]!, this.meta[at + 1]!, k, 0, k.length);
   }
 
   /** Index of the first entry whose key is ≥ k, or `size` when every key is smaller. */
   lowerBound(k: Uint8Array): number {
-    let lo = 0;
-    let hi = this.size;
-    const b = this.bytes;
-    const ks = this.keyStart;
-    const ke = this.keyEnd;
+    const n = this.size;
+    if (n === 0) return 0;
+    const m = this.meta;
+    const p = this.prefixLength;
     const kl = k.length;
-    while (lo < hi) {
+    if (p > 0) {
+      // Against the shared prefix first: k may sort before or after the whole node.
+      const q = kl < p ? kl : p;
+      for (let j = 0; j < q; j++) {
+        const d = ((m[j >>> 2]! >>> (24 - 8 * (j & 3))) & 0xff) - k[j]!;
+        if (d !== 0) return d > 0 ? 0 : n;
+      }
+      if (kl < p) return 0;
+    }
+    const w = wordAt(k, p, kl);
+    const W = this.wordBase;
+    const E = this.entryBase;
+    const b = this.bytes;
+    let lo = 0;
+    let hi = n;
+    while (hi - lo > SCAN_ENTRIES) {
       const mid = (lo + hi) >>> 1;
-      if (compareRange(b, ks[mid]!, ke[mid]!, k, 0, kl) < 0) lo = mid + 1;
+      const x = m[W + mid]!;
+      if (x < w || (x === w && compareRange(b, m[E + 3 * mid]! + p, m[E + 3 * mid + 1]!, k, p, kl) < 0)) lo = mid + 1;
       else hi = mid;
+    }
+    for (; lo < hi; lo++) {
+      const x = m[W + lo]!;
+      if (x > w || (x === w && compareRange(b, m[E + 3 * lo]! + p, m[E + 3 * lo + 1]!, k, p, kl) >= 0)) return lo;
     }
     return lo;
   }
 
   /** Payload bytes of entry i (value tag + value, or child address + count). */
   payload(i: number): Uint8Array {
-    return this.bytes.subarray(this.keyEnd[i]!, this.entryEnd[i]!);
+    const at = this.entryBase + 3 * i;
+    return this.bytes.subarray(this.meta[at + 1]!, this.meta[at + 2]!);
   }
 
   /** Offset where entry i (its key length prefix) starts. */
   entryStart(i: number): number {
-    return i === 0 ? this.keyStart[0]! - varintLength(this.keyEnd[0]! - this.keyStart[0]!) : this.entryEnd[i - 1]!;
+    const m = this.meta;
+    const at = this.entryBase + 3 * i;
+    return i === 0 ? m[at]! - varintLength(m[at + 1]! - m[at]!) : m[at - 1]!;
   }
 
   /** Offset where key i starts. */
   keyStartOf(i: number): number {
-    return this.keyStart[i]!;
+    return this.meta[this.entryBase + 3 * i]!;
   }
 
   /** Offset where key i ends and its payload starts. */
   keyEndOf(i: number): number {
-    return this.keyEnd[i]!;
+    return this.meta[this.entryBase + 3 * i + 1]!;
   }
 
   /** Offset where entry i ends. */
   entryEndOf(i: number): number {
-    return this.entryEnd[i]!;
+    return this.meta[this.entryBase + 3 * i + 2]!;
   }
 
-  /** Value of leaf entry i. */
+  /** Value of leaf entry i (an inline value is a view into the node bytes). */
   value(i: number): TreeValue {
-    return decodeLeafPayload(this.payload(i));
+    const at = this.entryBase + 3 * i;
+    const b = this.bytes;
+    let o = this.meta[at + 1]!;
+    const end = this.meta[at + 2]!;
+    if (b[o] !== VALUE_INLINE) return decodeLeafPayload(b.subarray(o, end));
+    // Inline: tag, length varint, then the value up to the entry's end.
+    o++;
+    while (b[o++]! & 0x80);
+    return b.subarray(o, end);
+  }
+
+  /**
+   * Value of leaf entry i as the caller's own copy (a blob reference as is). Inline values go into a
+   * Buffer from Node's small-allocation pool, copied straight from the node bytes.
+   */
+  valueCopy(i: number): TreeValue {
+    const at = this.entryBase + 3 * i;
+    const b = this.bytes;
+    let o = this.meta[at + 1]!;
+    const end = this.meta[at + 2]!;
+    if (b[o] !== VALUE_INLINE) return decodeLeafPayload(b.subarray(o, end));
+    o++;
+    while (b[o++]! & 0x80);
+    const out = Buffer.allocUnsafe(end - o);
+    for (let j = 0; o < end; j++, o++) out[j] = b[o]!;
+    return out;
   }
 
   /** Child address of internal entry i, as a view. */
   childAddress(i: number): Uint8Array {
-    const s = this.keyEnd[i]!;
+    const s = this.meta[this.entryBase + 3 * i + 1]!;
     return this.bytes.subarray(s, s + ADDRESS_BYTES);
   }
 
@@ -306,8 +412,8 @@ export class Node {
 
   /** True when child i of this node and child j of `other` have the same address. */
   sameChild(i: number, other: Node, j: number): boolean {
-    const a = this.keyEnd[i]!;
-    const b = other.keyEnd[j]!;
+    const a = this.meta[this.entryBase + 3 * i + 1]!;
+    const b = other.meta[other.entryBase + 3 * j + 1]!;
     return compareRange(this.bytes, a, a + ADDRESS_BYTES, other.bytes, b, b + ADDRESS_BYTES) === 0;
   }
 
@@ -319,10 +425,12 @@ export class Node {
 
 /**
  * Encode a node from already-encoded entry bytes (each `keyLen key payload`, concatenated in key order).
+ * `alloc` supplies the output array (default: a new one).
  * @example encodeNode(0, 2, entryBytes)
  */
-export function encodeNode(level: number, count: number, entries: Uint8Array): Uint8Array {
-  const out = new Uint8Array(2 + varintLength(count) + entries.length);
+export function encodeNode(level: number, count: number, entries: Uint8Array, alloc?: (length: number) => Uint8Array): Uint8Array {
+  const length = 2 + varintLength(count) + entries.length;
+  const out = alloc ? alloc(length) : new Uint8Array(length);
   out[0] = NODE_FORMAT_VERSION;
   out[1] = level;
   out.set(entries, writeVarint(out, 2, count));

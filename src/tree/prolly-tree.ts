@@ -111,10 +111,20 @@ export class ProllyTree {
   }
 
   /** The value at `key`, or undefined. */
-  async get(key: Uint8Array): Promise<TreeValue | undefined> {
-    // Warm path: walk cached nodes without awaiting (each await is a microtask turn).
-    const cached = this.getCached(key);
-    if (cached !== NOT_CACHED) return cached;
+  get(key: Uint8Array): Promise<TreeValue | undefined> {
+    // Warm path: walk cached nodes without awaiting (each await is a microtask turn), and hand back a
+    // resolved promise rather than running an async function (half the cost of a warm get).
+    let cached: TreeValue | undefined | typeof NOT_CACHED;
+    try {
+      cached = this.getCached(key);
+    } catch (e) {
+      return Promise.reject(e); // still an async API: errors reject, never throw
+    }
+    if (cached !== NOT_CACHED) return Promise.resolve(cached);
+    return this.getLoading(key);
+  }
+
+  private async getLoading(key: Uint8Array): Promise<TreeValue | undefined> {
     let node = this.rootNode;
     while (node.level > 0) {
       const i = node.lowerBound(key);
@@ -130,11 +140,11 @@ export class ProllyTree {
     while (node.level > 0) {
       const i = node.lowerBound(key);
       if (i === node.size) return undefined;
-      node = this.nodes.peek(node.childHex(i));
+      node = this.nodes.child(node, i);
       if (!node) return NOT_CACHED;
     }
     const i = node.lowerBound(key);
-    return i < node.size && node.compareKey(i, key) === 0 ? own(node.value(i)) : undefined;
+    return i < node.size && node.compareKey(i, key) === 0 ? node.valueCopy(i) : undefined;
   }
 
   /** True when `key` is present. */
@@ -243,19 +253,7 @@ export class ProllyTree {
    * @example tree = await tree.mutate([{ key, value }, { key: old, value: null }])
    */
   async mutate(edits: Iterable<Edit>): Promise<ProllyTree> {
-    const list: LevelEdit[] = [];
-    for (const e of edits) {
-      checkKey(e.key);
-      if (e.value !== null) checkLeafValue(e.value);
-      list.push({ key: e.key, value: e.value });
-    }
-    list.sort((a, b) => compareBytes(a.key, b.key));
-    const unique: LevelEdit[] = [];
-    for (let i = 0; i < list.length; i++) {
-      if (i + 1 < list.length && compareBytes(list[i]!.key, list[i + 1]!.key) === 0) continue;
-      unique.push(list[i]!);
-    }
-    const root = await applyEdits(this.nodes, this.root, unique);
+    const root = await applyEdits(this.nodes, this.root, sortEdits(edits));
     return new ProllyTree(this.nodes, await this.nodes.get(root));
   }
 
@@ -272,6 +270,44 @@ export class ProllyTree {
     const r = await mergeTrees(this.nodes, { base: opts.base.root, ours: this.root, theirs: opts.theirs.root, resolve: opts.resolve });
     return { tree: await ProllyTree.open(this.nodes, r.root), conflicts: r.conflicts, applied: r.applied };
   }
+}
+
+/** An edit with its key's first six bytes as a number, the sort's cheap first comparison. */
+interface SortingEdit extends LevelEdit {
+  readonly head: number;
+}
+
+/**
+ * Validate edits and sort them by key, keeping only the last edit of each key (stable sort). Most
+ * comparisons are decided by a number compare of the keys' first six bytes (zero-padded, which orders
+ * like bytes with "shorter first"); only equal heads compare the bytes.
+ * @example sortEdits([{ key: utf8('b'), value: null }, { key: utf8('a'), value: utf8('1') }]) // a, then b
+ */
+export function sortEdits(edits: Iterable<Edit>): LevelEdit[] {
+  const list: SortingEdit[] = [];
+  let sorted = true;
+  for (const e of edits) {
+    checkKey(e.key);
+    if (e.value !== null) checkLeafValue(e.value);
+    const k = e.key;
+    let head = 0;
+    for (let j = 0; j < 6; j++) head = head * 256 + (j < k.length ? k[j]! : 0);
+    const edit: SortingEdit = { key: k, value: e.value, head };
+    if (sorted && list.length > 0) {
+      const prev = list[list.length - 1]!;
+      if (prev.head > head || (prev.head === head && compareBytes(prev.key, k) > 0)) sorted = false;
+    }
+    list.push(edit);
+  }
+  if (!sorted) list.sort((a, b) => a.head - b.head || compareBytes(a.key, b.key));
+  const unique: LevelEdit[] = [];
+  for (let i = 0; i < list.length; i++) {
+    const e = list[i]!;
+    const next = list[i + 1];
+    if (next !== undefined && next.head === e.head && compareBytes(e.key, next.key) === 0) continue;
+    unique.push(e);
+  }
+  return unique;
 }
 
 /** compare(key i, prefix) on the prefix's length only: -1 below the prefix range, 1 above, 0 inside. */

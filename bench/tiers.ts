@@ -6,7 +6,10 @@
  * loopback (HTTP requests counted on the wire by SDK middleware):
  * - push_1m_*: a full push through the tier stack (zstd → packs → S3), PUTs and bytes sent;
  * - push_1m_vs_raw_sdk: that push's time ÷ a raw SDK upload of the same bytes as the same number of
- *   objects, same concurrency, same run;
+ *   objects, same concurrency, same run (push_1m_cpu_ms: the push's CPU time, all threads);
+ * - push_1m_local_raw_*: the same dataset pushed from an uncompressed local store, which is what
+ *   `git prolly push` does with the default [compression] local = false: the tier compresses the
+ *   chunks in pack blocks on the way (the push above copies per-chunk zstd stored forms as they are);
  * - push_incremental_100_rows_*: the push after 100 rows change;
  * - cold_get_requests: GETs (LIST included) to read one key in a fresh clone whose manifest segments
  *   are cached (a previous read fetched them), vs the tree depth;
@@ -45,6 +48,8 @@ export interface BenchTiersOptions {
   endpoint?: string;
   /** Use this IPFS RPC API instead of starting the js-ipfs test daemon. */
   ipfsApi?: string;
+  /** Also push the dataset from an uncompressed local store (default true). */
+  localRaw?: boolean;
 }
 
 interface WireCount {
@@ -122,8 +127,11 @@ export async function benchTiers(opts: BenchTiersOptions = {}): Promise<Record<s
       decode: (a, b) => stack.compressing.decode(a, b),
       target: (await tier.open()).storedForm!,
     };
+    const cpu0 = process.cpuUsage();
     const full = await pushChunks({ chunks: stack.store, target: tier.store, stored, roots: [{ root: tree.root }] });
     const pushMs = performance.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
+    out.push_1m_cpu_ms = (cpu.user + cpu.system) / 1000;
     out.push_1m_chunks = full.chunks;
     out.push_1m_chunk_bytes = full.bytes;
     out.push_1m_puts = (counter.byMethod.PUT ?? 0) + (counter.byMethod.POST ?? 0);
@@ -133,15 +141,7 @@ export async function benchTiers(opts: BenchTiersOptions = {}): Promise<Record<s
     out.push_1m_ms = pushMs;
 
     // Raw SDK: the same bytes as the same number of objects, same concurrency.
-    const bodies = counter.putSizes.map((size) => {
-      const body = new Uint8Array(randomBytes(size));
-      return { body, checksum: Buffer.from(sha256(body)).toString('base64') };
-    });
-    t0 = performance.now();
-    await mapLimit(bodies, jobs, (b, i) =>
-      client.send(new PutObjectCommand({ Bucket: bucket, Key: `raw/${i}`, Body: b.body, ContentLength: b.body.length, ChecksumSHA256: b.checksum })),
-    );
-    const rawMs = performance.now() - t0;
+    const rawMs = await rawUpload(client, bucket, 'raw', counter.putSizes, jobs);
     out.raw_sdk_ms = rawMs;
     out.push_1m_vs_raw_sdk = pushMs / rawMs;
 
@@ -156,6 +156,8 @@ export async function benchTiers(opts: BenchTiersOptions = {}): Promise<Record<s
     out.push_incremental_100_rows_bytes = counter.bytesUp;
     out.push_incremental_100_rows_puts = (counter.byMethod.PUT ?? 0) + (counter.byMethod.POST ?? 0);
     await tier.close();
+
+    if (opts.localRaw ?? true) Object.assign(out, await pushFromRawLocal(tmp, n, s3, ctx('cache-raw'), client, counter, bucket, jobs));
 
     // Cold get in a fresh clone: a first read caches the manifest segments, then a new process
     // (fresh tier objects, same cache dir) reads another key.
@@ -180,6 +182,63 @@ export async function benchTiers(opts: BenchTiersOptions = {}): Promise<Record<s
     await server?.stop();
     rmSync(tmp, { recursive: true, force: true });
   }
+}
+
+/** PUT random bodies of `sizes` as objects under `prefix`, `jobs` at a time; milliseconds taken. */
+async function rawUpload(client: S3Client, bucket: string, prefix: string, sizes: readonly number[], jobs: number): Promise<number> {
+  const bodies = sizes.map((size) => {
+    const body = new Uint8Array(randomBytes(size));
+    return { body, checksum: Buffer.from(sha256(body)).toString('base64') };
+  });
+  const t0 = performance.now();
+  await mapLimit(bodies, jobs, (b, i) =>
+    client.send(new PutObjectCommand({ Bucket: bucket, Key: `${prefix}/${i}`, Body: b.body, ContentLength: b.body.length, ChecksumSHA256: b.checksum })),
+  );
+  return performance.now() - t0;
+}
+
+/**
+ * The dataset in an uncompressed local store (the default local tier), pushed to a fresh prefix:
+ * stored forms are raw, so the tier compresses them in pack blocks.
+ */
+async function pushFromRawLocal(
+  tmp: string,
+  n: number,
+  s3: BackendConfig,
+  ctx: TierContext,
+  client: S3Client,
+  counter: WireCount,
+  bucket: string,
+  jobs: number,
+): Promise<Record<string, number>> {
+  const stack = await openLocalStack({ dir: join(tmp, 'local-raw'), cacheBytes: 64 << 20, compression: false });
+  const nodes = new NodeStore(stack.store);
+  const tree = await ProllyTree.fromSorted(nodes, entries(n, 1));
+  await nodes.flush();
+  const tier = new Tier({ ...s3, prefix: 'bench-raw-local' }, ctx);
+  const stored: StoredCopy = {
+    read: (a) => stack.local.getMany(a),
+    decode: (a, b) => stack.compressing.decode(a, b),
+    target: (await tier.open()).storedForm!,
+  };
+  reset(counter);
+  const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
+  await pushChunks({ chunks: stack.store, target: tier.store, stored, roots: [{ root: tree.root }] });
+  const ms = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  const out: Record<string, number> = {
+    push_1m_local_raw_ms: ms,
+    push_1m_local_raw_cpu_ms: (cpu.user + cpu.system) / 1000,
+    push_1m_local_raw_bytes: counter.bytesUp,
+    push_1m_local_raw_puts: (counter.byMethod.PUT ?? 0) + (counter.byMethod.POST ?? 0),
+  };
+  const rawMs = await rawUpload(client, bucket, 'raw-local-raw', counter.putSizes, jobs);
+  out.raw_sdk_local_raw_ms = rawMs;
+  out.push_1m_local_raw_vs_raw_sdk = ms / rawMs;
+  await tier.close();
+  await stack.store.close();
+  return out;
 }
 
 async function benchIpfs(tmp: string, n: number, api: string | undefined): Promise<Record<string, number>> {

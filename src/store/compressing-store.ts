@@ -1,7 +1,7 @@
-import { createRequire } from 'node:module';
 import { ErrorCodes, ProllyError, invalidArgument } from '../errors.js';
 import { toHex } from '../util/bytes.js';
 import type { Chunk, ChunkStore } from './chunk-store.js';
+import { zstdBinding as loadZstd } from './zstd.js';
 
 /** Stored-form header byte: the rest is the chunk's bytes unchanged. */
 export const STORED_RAW = 0;
@@ -23,28 +23,6 @@ export interface CompressingStoreOptions {
   concurrency?: number;
   /** Name for error messages (default: the inner store's name). */
   name?: string;
-}
-
-interface ZstdBinding {
-  compress(data: Buffer, level?: number): Promise<Buffer>;
-  decompress(data: Buffer): Promise<Buffer>;
-}
-
-let zstd: ZstdBinding | undefined;
-/**
- * The native zstd binding. @mongodb-js/zstd 1.2.2's exported `compress(data, level)` drops the
- * level before calling its binding (always level 3), so we call the binding module it wraps,
- * which honours it; the wrapper is the fallback should that file ever move.
- */
-function loadZstd(): ZstdBinding {
-  if (zstd) return zstd;
-  const require = createRequire(import.meta.url);
-  try {
-    zstd = require('@mongodb-js/zstd/bindings.js') as ZstdBinding;
-  } catch {
-    zstd = require('@mongodb-js/zstd') as ZstdBinding;
-  }
-  return zstd;
 }
 
 /**
@@ -101,12 +79,26 @@ export class CompressingStore implements ChunkStore {
     await this.inner.put({ address: chunk.address, bytes: await this.encode(chunk.bytes) });
   }
 
+  /**
+   * Compresses in windows of up to 256 chunks / 1 MiB and hands each window down while the next is
+   * being compressed: zstd runs on the thread pool, so the layers below (encryption, packing) work
+   * on the main thread at the same time instead of after all compression is done.
+   */
   async putMany(chunks: readonly Chunk[]): Promise<void> {
-    const encoded = await mapLimit(chunks, this.concurrency, async (c) => ({
-      address: c.address,
-      bytes: await this.encode(c.bytes),
-    }));
-    await this.inner.putMany(encoded);
+    const windows = splitWindows(chunks, WINDOW_CHUNKS, WINDOW_BYTES);
+    const compress = (w: readonly Chunk[]) =>
+      mapLimit(w, this.concurrency, async (c) => ({
+        address: c.address,
+        bytes: await this.encode(c.bytes),
+      }));
+    let next: Promise<Chunk[]> | undefined = windows.length > 0 ? compress(windows[0]!) : undefined;
+    for (let k = 0; next; k++) {
+      const encoded: Chunk[] = await next;
+      next = k + 1 < windows.length ? compress(windows[k + 1]!) : undefined;
+      // A failure below leaves the window being compressed unobserved: mark it handled.
+      next?.catch(() => undefined);
+      await this.inner.putMany(encoded);
+    }
   }
 
   flush(): Promise<void> {
@@ -175,6 +167,27 @@ export class CompressingStore implements ChunkStore {
       { cause },
     );
   }
+}
+
+const WINDOW_CHUNKS = 256;
+const WINDOW_BYTES = 1024 * 1024;
+
+/** `chunks` cut into consecutive runs of at most `maxChunks` chunks and about `maxBytes` bytes. */
+function splitWindows(chunks: readonly Chunk[], maxChunks: number, maxBytes: number): Chunk[][] {
+  const out: Chunk[][] = [];
+  let cur: Chunk[] = [];
+  let bytes = 0;
+  for (const c of chunks) {
+    if (cur.length > 0 && (cur.length >= maxChunks || bytes >= maxBytes)) {
+      out.push(cur);
+      cur = [];
+      bytes = 0;
+    }
+    cur.push(c);
+    bytes += c.bytes.length;
+  }
+  if (cur.length > 0) out.push(cur);
+  return out;
 }
 
 /** Map with at most `limit` promises in flight, preserving order. */

@@ -56,6 +56,7 @@ export class DataKey {
   private readonly encKey: KeyObject;
   private readonly nonceKey: KeyObject;
   private readonly aadPrefix: Buffer;
+  private readonly aad: Buffer;
   private readonly sealKey: Buffer;
   private readonly labelKey: Buffer;
   private readonly roundKeys: Buffer[];
@@ -68,6 +69,8 @@ export class DataKey {
     this.encKey = createSecretKey(derive(dek, 'chunk encryption'));
     this.nonceKey = createSecretKey(derive(dek, 'chunk nonce'));
     this.aadPrefix = Buffer.concat([CHUNK_AAD, this.id]);
+    this.aad = Buffer.alloc(this.aadPrefix.length + 32);
+    this.aadPrefix.copy(this.aad);
     this.sealKey = derive(dek, 'metadata sealing');
     this.labelKey = derive(dek, 'object labels');
     this.roundKeys = Array.from({ length: FEISTEL_ROUNDS }, (_, i) => derive(dek, `object name round ${i}`));
@@ -105,16 +108,16 @@ export class DataKey {
    * @example const body = key.encryptChunk(address, bytes);
    */
   encryptChunk(address: Uint8Array, bytes: Uint8Array): Uint8Array {
-    const nonce = createHmac('sha256', this.nonceKey).update(address).update(bytes).digest().subarray(0, NONCE_BYTES);
+    const mac = createHmac('sha256', this.nonceKey).update(address).update(bytes).digest();
     const out = Buffer.allocUnsafe(HEADER_BYTES + bytes.length + TAG_BYTES);
     out[0] = ENCRYPTED_FORMAT_VERSION;
     out.set(this.id, 1);
-    out.set(nonce, 1 + KEY_ID_BYTES);
-    const cipher = createCipheriv('aes-256-gcm', this.encKey, nonce);
+    mac.copy(out, 1 + KEY_ID_BYTES, 0, NONCE_BYTES);
+    const cipher = createCipheriv('aes-256-gcm', this.encKey, out.subarray(1 + KEY_ID_BYTES, HEADER_BYTES));
     cipher.setAAD(this.chunkAad(address));
     const n = cipher.update(bytes).copy(out, HEADER_BYTES);
     cipher.final();
-    out.set(cipher.getAuthTag(), HEADER_BYTES + n);
+    cipher.getAuthTag().copy(out, HEADER_BYTES + n);
     return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
   }
 
@@ -191,8 +194,11 @@ export class DataKey {
     return new Uint8Array(h.digest());
   }
 
+  /** Associated data of a chunk, in a scratch buffer: setAAD copies it at once, so one buffer serves every call. */
   private chunkAad(address: Uint8Array): Buffer {
-    return Buffer.concat([this.aadPrefix, address]);
+    if (address.length !== 32) return Buffer.concat([this.aadPrefix, address]);
+    this.aad.set(address, this.aadPrefix.length);
+    return this.aad;
   }
 
   private feistel(inputs: readonly Uint8Array[], inverse: boolean): Uint8Array[] {

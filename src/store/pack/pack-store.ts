@@ -3,22 +3,24 @@
  * MB instead of one object per chunk, so pushing N bytes costs about N / packSize PUTs and a cold
  * read of one chunk costs one ranged GET once the manifest is known.
  *
- * Write path: putMany buffers chunks; each time the buffer reaches the target pack size it is sealed
- * into a pack (docs/FORMAT.md) and uploaded in the background; flush() seals the rest, waits for the
+ * Write path: putMany copies each chunk once, into the pack being built (PackBuilder); each time
+ * the pack reaches the target size it is sealed (its blocks compressed, when `blocks` is set) and
+ * uploaded in the background while the next one fills; flush() seals the rest, waits for the
  * uploads, then writes one immutable manifest segment listing the new packs and their indexes.
  * Read path: the first read lists and fetches the manifest segments (cached in memory, and on disk
- * when `cacheDir` is set); then each chunk is one ranged GET, and chunks asked for together that sit
- * near each other in a pack share one ranged GET. Every chunk read is checked against the SHA-256
- * stored for it in the index.
+ * when `cacheDir` is set); then each chunk is one ranged GET (of the chunk, or of the compressed
+ * block holding it), and chunks asked for together that sit near each other in a pack share one
+ * ranged GET. Every chunk read is checked against the SHA-256 stored for it in the index.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, webcrypto } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { ErrorCodes, ProllyError } from '../../errors.js';
 import { equalBytes, toHex } from '../../util/bytes.js';
-import { sha256 } from '../../util/hash.js';
+import { ADDRESS_BYTES, sha256 } from '../../util/hash.js';
 import type { Chunk, ChunkStore } from '../chunk-store.js';
 import type { ObjectBackend } from '../backends/object-backend.js';
+import { AddressMap } from './address-map.js';
 import {
   MANIFEST_PREFIX,
   ManifestSegment,
@@ -27,14 +29,14 @@ import {
   type ChunkLocation,
   type PackInfo,
 } from './manifest.js';
-import { encodePack, packObjectName, type EncodedPack, type PackEntry } from './pack-format.js';
+import { PackBuilder, decodeBlock, packObjectName, type BuiltPack, type PackBlockOptions } from './pack-format.js';
 import { mapLimit } from '../backends/concurrency.js';
 
 const MiB = 1024 * 1024;
 
 export interface PackStoreOptions {
   backend: ObjectBackend;
-  /** Seal a pack once this many chunk bytes are buffered (default 8 MiB). */
+  /** Seal a pack once its chunk data reaches this many bytes (default 8 MiB). */
   targetPackBytes?: number;
   /** Packs uploading at once; also bounds buffered memory to about (this + 1) × targetPackBytes (default 2). */
   uploadConcurrency?: number;
@@ -52,6 +54,17 @@ export interface PackStoreOptions {
   retainForDays?: number;
   /** On a read miss, re-list the manifest (to see other writers' pushes) at most this often (default 0: on every getMany with a miss; one LIST). */
   refreshIntervalMs?: number;
+  /**
+   * Compress chunks in zstd blocks of about `blockBytes` (pack version 2) instead of storing them
+   * as they are. Off by default: layers that compress or encrypt each chunk above gain nothing.
+   */
+  blocks?: PackBlockOptions;
+  /**
+   * Build new packs in the buffers of uploaded ones. Only for backends that keep no reference to
+   * the bytes given to `put` once it resolves (DirectoryBackend, S3Backend): it saves the page
+   * faults and GC work of a fresh multi-MB buffer per pack.
+   */
+  reuseBuffers?: boolean;
 }
 
 /** Counters for tests and benchmarks. */
@@ -67,12 +80,15 @@ export interface PackStoreStats {
   compactions: number;
 }
 
-interface SealedPack {
-  name: string;
-  info: PackInfo;
-  entries: PackEntry[];
-  /** Pack bytes until uploaded; released afterwards (reads then use ranged GETs). */
-  bytes: Uint8Array | undefined;
+/** A pack being built, or sealed and not yet listed in a segment of this store. */
+interface PackSlot {
+  seq: number;
+  builder: PackBuilder;
+  /** Seal (block compression) and hash, started when the pack is sealed. */
+  sealing: Promise<void> | undefined;
+  built: BuiltPack | undefined;
+  info: PackInfo | undefined;
+  name: string | undefined;
   uploaded: boolean;
   upload: Promise<void> | undefined;
   error: unknown;
@@ -115,6 +131,10 @@ export class PackStore implements ChunkStore {
   private readonly compactAfterSegments: number;
   private readonly retainForDays: number | undefined;
   private readonly refreshIntervalMs: number;
+  private readonly blocks: PackBlockOptions | undefined;
+  private readonly reuseBuffers: boolean;
+  /** Buffers of uploaded packs, for the next ones (with reuseBuffers). */
+  private spare: Uint8Array[] = [];
 
   /** Union of every manifest segment loaded or written. */
   private base = ManifestSegment.empty();
@@ -124,12 +144,17 @@ export class PackStore implements ChunkStore {
   /** Segments listed at the last refresh (for the compaction trigger). */
   private listedSegments = 0;
 
-  private buffer: Chunk[] = [];
-  private bufferIndex = new Map<string, Uint8Array>();
-  private bufferBytes = 0;
-  private sealed: SealedPack[] = [];
-  private readonly sealedIndex = new Map<string, { pack: SealedPack; entry: PackEntry }>();
-  private flushing: Promise<void> = Promise.resolve();
+  /** The pack being filled. */
+  private current: PackSlot | undefined;
+  /** Sealed packs not yet listed in a segment, in sealing order. */
+  private sealed: PackSlot[] = [];
+  /** `current` and `sealed` by sequence number. */
+  private readonly slots = new Map<number, PackSlot>();
+  private nextSeq = 0;
+  /** Every chunk in `slots`: address → (slot seq, chunk number in its builder). */
+  private pending = new AddressMap();
+  /** putMany and flush run one after another, so packs are sealed in a deterministic order. */
+  private queue: Promise<void> = Promise.resolve();
   private closed = false;
 
   constructor(opts: PackStoreOptions) {
@@ -144,6 +169,8 @@ export class PackStore implements ChunkStore {
     this.compactAfterSegments = opts.compactAfterSegments ?? 32;
     this.retainForDays = opts.retainForDays;
     this.refreshIntervalMs = opts.refreshIntervalMs ?? 0;
+    this.blocks = opts.blocks;
+    this.reuseBuffers = opts.reuseBuffers ?? false;
   }
 
   async get(address: Uint8Array): Promise<Uint8Array | undefined> {
@@ -158,20 +185,21 @@ export class PackStore implements ChunkStore {
     const misses: number[] = [];
     const resolve = (i: number): boolean => {
       const address = addresses[i]!;
-      const key = keyOf(address);
-      const buffered = this.bufferIndex.get(key);
-      if (buffered) {
-        out[i] = Uint8Array.from(buffered);
-        return true;
+      let loc: ChunkLocation | undefined;
+      const e = this.pending.find(address);
+      if (e >= 0) {
+        const slot = this.slots.get(this.pending.first(e))!;
+        const k = this.pending.second(e);
+        if (!slot.uploaded) {
+          out[i] = Uint8Array.from(slot.builder.chunk(k));
+          return true;
+        }
+        loc = { address: Uint8Array.from(address), ...slot.builder.location(k), pack: slot.info! };
+      } else {
+        loc = this.base.find(address);
       }
-      const sealed = this.sealedIndex.get(key);
-      if (sealed?.pack.bytes) {
-        const { offset, length } = sealed.entry;
-        out[i] = sealed.pack.bytes.slice(offset, offset + length);
-        return true;
-      }
-      const loc = sealed ? { ...sealed.entry, pack: sealed.pack.info } : this.base.find(address);
       if (!loc) return false;
+      const key = keyOf(address);
       const w = wanted.get(key);
       if (w) w.indices.push(i);
       else wanted.set(key, { loc, indices: [i] });
@@ -209,28 +237,21 @@ export class PackStore implements ChunkStore {
     this.check();
     await this.ensureManifest();
     for (const c of chunks) {
-      if (this.knows(c.address)) continue;
-      const bytes = Uint8Array.from(c.bytes);
-      this.buffer.push({ address: Uint8Array.from(c.address), bytes });
-      this.bufferIndex.set(keyOf(c.address), bytes);
-      this.bufferBytes += bytes.length;
-      if (this.bufferBytes >= this.targetPackBytes) {
-        this.sealBuffer();
-        await this.startUploads();
+      if (c.address.length !== ADDRESS_BYTES) {
+        throw new ProllyError(ErrorCodes.INVALID_ARGUMENT, `chunk address must be ${ADDRESS_BYTES} bytes, got ${c.address.length}`, {});
       }
     }
+    await this.serially(() => this.putNow(chunks));
   }
 
   /**
-   * Seal buffered chunks into a pack, upload every pack not yet uploaded, then write one manifest
+   * Seal the pack being filled, upload every pack not yet uploaded, then write one manifest
    * segment listing them. A failed upload leaves its pack queued: calling flush again uploads only
    * the packs still missing.
    */
   async flush(): Promise<void> {
     this.check();
-    const run = this.flushing.then(() => this.flushNow());
-    this.flushing = run.catch(() => undefined);
-    await run;
+    await this.serially(() => this.flushNow());
   }
 
   async *list(): AsyncIterable<Uint8Array> {
@@ -238,8 +259,12 @@ export class PackStore implements ChunkStore {
     await this.ensureManifest();
     const base = this.base;
     yield* base.addresses();
-    for (const [key, { entry }] of this.sealedIndex) if (!base.has(entry.address)) yield fromKey(key);
-    for (const key of this.bufferIndex.keys()) if (!this.sealedIndex.has(key) && !base.has(fromKey(key))) yield fromKey(key);
+    const pending: Uint8Array[] = [];
+    for (let e = 0; e < this.pending.size; e++) {
+      const address = this.pending.addressAt(e);
+      if (!base.has(address)) pending.push(Uint8Array.from(address));
+    }
+    yield* pending;
   }
 
   async close(): Promise<void> {
@@ -249,15 +274,20 @@ export class PackStore implements ChunkStore {
   }
 
   /**
-   * Where a stored chunk lives (pack, offset, length, stored SHA-256): what `verify --remote`
-   * checks without downloading the chunk. Undefined for absent or not yet uploaded chunks.
+   * Where a stored chunk lives (pack; the byte range to fetch, which is the chunk itself or the
+   * compressed block holding it, with `within` then giving its place in the block; stored SHA-256):
+   * what `verify --remote` checks without downloading the chunk. Undefined for absent or not yet
+   * uploaded chunks.
    * @example const loc = await store.locate(address); loc?.pack.hash
    */
   async locate(address: Uint8Array): Promise<ChunkLocation | undefined> {
     this.check();
     await this.ensureManifest();
-    const sealed = this.sealedIndex.get(keyOf(address));
-    if (sealed?.pack.uploaded) return { ...sealed.entry, pack: sealed.pack.info };
+    const e = this.pending.find(address);
+    if (e >= 0) {
+      const slot = this.slots.get(this.pending.first(e))!;
+      if (slot.uploaded) return { address: Uint8Array.from(address), ...slot.builder.location(this.pending.second(e)), pack: slot.info! };
+    }
     return this.base.find(address);
   }
 
@@ -308,30 +338,65 @@ export class PackStore implements ChunkStore {
   }
 
   private knows(address: Uint8Array): boolean {
-    const key = keyOf(address);
-    return this.bufferIndex.has(key) || this.sealedIndex.has(key) || this.base.has(address);
+    return this.pending.has(address) || this.base.has(address);
   }
 
-  private sealBuffer(): void {
-    if (this.buffer.length === 0) return;
-    const pack: EncodedPack = encodePack(this.buffer);
-    const sealed: SealedPack = {
-      name: packObjectName(pack.hash),
-      info: { hash: pack.hash, size: pack.bytes.length, indexOffset: pack.indexOffset, chunkCount: pack.entries.length },
-      entries: pack.entries,
-      bytes: pack.bytes,
+  /** Run `fn` after every putMany and flush called before it has finished. */
+  private serially<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn);
+    this.queue = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  private async putNow(chunks: readonly Chunk[]): Promise<void> {
+    for (const c of chunks) {
+      if (this.knows(c.address)) continue;
+      const slot = (this.current ??= this.newSlot());
+      const k = slot.builder.count;
+      const wait = slot.builder.add(c.address, c.bytes);
+      this.pending.set(c.address, slot.seq, k);
+      if (wait) await wait;
+      if (slot.builder.storedEstimate >= this.targetPackBytes) {
+        this.seal(slot);
+        await this.startUploads();
+      }
+    }
+  }
+
+  private newSlot(): PackSlot {
+    const slot: PackSlot = {
+      seq: this.nextSeq++,
+      // Room for a full pack up front: growing an 8 MiB buffer would copy it.
+      builder: new PackBuilder({ blocks: this.blocks, initialBytes: this.targetPackBytes + (this.targetPackBytes >> 4), buffer: this.spare.pop() }),
+      sealing: undefined,
+      built: undefined,
+      info: undefined,
+      name: undefined,
       uploaded: false,
       upload: undefined,
       error: undefined,
     };
-    this.sealed.push(sealed);
-    for (const entry of pack.entries) {
-      const key = keyOf(entry.address);
-      this.sealedIndex.set(key, { pack: sealed, entry });
-      this.bufferIndex.delete(key);
-    }
-    this.buffer = [];
-    this.bufferBytes = 0;
+    this.slots.set(slot.seq, slot);
+    return slot;
+  }
+
+  /** Seal `slot` (the current pack) and start finishing it: block compression, then its hash. */
+  private seal(slot: PackSlot): void {
+    if (this.current === slot) this.current = undefined;
+    this.sealed.push(slot);
+    slot.sealing = (async () => {
+      const built = await slot.builder.seal();
+      // Hashing 8 MiB takes a few ms; WebCrypto runs it on the thread pool, off the push's path.
+      const hash = new Uint8Array(await webcrypto.subtle.digest('SHA-256', built.bytes));
+      slot.built = built;
+      slot.info = { hash, size: built.bytes.length, indexOffset: built.indexOffset, chunkCount: built.entryCount };
+      slot.name = packObjectName(hash);
+    })();
+    // Failures surface through the upload that awaits this.
+    slot.sealing.catch(() => undefined);
   }
 
   /**
@@ -351,14 +416,17 @@ export class PackStore implements ChunkStore {
     }
   }
 
-  private beginUpload(p: SealedPack): Promise<void> {
+  private beginUpload(p: PackSlot): Promise<void> {
     if (p.upload) return p.upload;
     p.error = undefined;
     p.upload = this.uploadPack(p).then(
       () => {
         p.uploaded = true;
-        p.bytes = undefined;
         p.upload = undefined;
+        // Reads of its chunks now go to the backend; the index stays for the manifest segment.
+        p.built = p.built && { ...p.built, bytes: new Uint8Array(0) };
+        const buffer = p.builder.release();
+        if (this.reuseBuffers && this.spare.length < 2) this.spare.push(buffer);
       },
       (e: unknown) => {
         p.error = e;
@@ -368,48 +436,77 @@ export class PackStore implements ChunkStore {
     return p.upload;
   }
 
-  private async uploadPack(p: SealedPack): Promise<void> {
-    const bytes = p.bytes!;
+  private async uploadPack(p: PackSlot): Promise<void> {
+    await p.sealing;
+    const bytes = p.built!.bytes;
+    const name = p.name!;
     // Packs are named by content, so one already there with the right size is this very pack
     // (a re-run after a push that failed before writing its manifest segment).
-    const existing = await this.backend.head(p.name);
+    const existing = await this.backend.head(name);
     if (existing && existing.size === bytes.length) {
       this.stats.packsReused++;
       return;
     }
-    await this.backend.put(p.name, bytes, { sha256: p.info.hash, contentType: 'application/octet-stream', ...this.retention() });
+    await this.backend.put(name, bytes, { sha256: p.info!.hash, contentType: 'application/octet-stream', ...this.retention() });
     this.stats.packsWritten++;
   }
 
   private async flushNow(): Promise<void> {
     this.check();
     await this.ensureManifest();
-    this.sealBuffer();
+    if (this.current) {
+      if (this.current.builder.count > 0) this.seal(this.current);
+      else {
+        this.slots.delete(this.current.seq);
+        this.current = undefined;
+      }
+    }
     const batch = [...this.sealed];
     if (batch.length === 0) return;
-    await mapLimit(batch, this.uploadConcurrency, async (p) => {
+    const uploads = mapLimit(batch, this.uploadConcurrency, async (p) => {
       if (!p.uploaded) await this.beginUpload(p);
     });
+    // Build the segment while the last packs upload (it needs only their indexes and hashes).
+    const segment = Promise.all(batch.map((p) => p.sealing)).then(() =>
+      ManifestSegment.fromIndexes(batch.map((p) => ({ info: p.info!, index: p.built!.index, version: p.built!.version }))),
+    );
+    segment.catch(() => undefined);
+    await uploads;
     const failed = batch.find((p) => !p.uploaded);
-    if (failed) throw failed.error ?? new ProllyError(ErrorCodes.BACKEND, `${this.name}: upload of ${failed.name} did not finish`, {});
-    const segment = ManifestSegment.fromPacks(batch.map((p) => ({ info: p.info, entries: p.entries })));
-    const hash = segment.hash();
+    if (failed) throw failed.error ?? new ProllyError(ErrorCodes.BACKEND, `${this.name}: upload of ${failed.name ?? 'a pack'} did not finish`, {});
+    const seg = await segment;
+    const hash = seg.hash();
     const name = segmentObjectName(hash);
-    await this.backend.put(name, segment.encode(), { sha256: hash, ...this.retention() });
+    // The local cache copy is written alongside the upload: it is only ever read for segments
+    // listed on the backend, so a failed upload leaves nothing wrong behind.
+    await Promise.all([this.backend.put(name, seg.encode(), { sha256: hash, ...this.retention() }), this.cacheSegment(name, seg.encode())]);
     this.stats.segmentsWritten++;
-    await this.cacheSegment(name, segment.encode());
     this.loadedSegments.add(name);
     this.listedSegments++;
-    this.base = ManifestSegment.merge(this.base, segment);
+    this.base = ManifestSegment.merge(this.base, seg);
     const done = new Set(batch);
     this.sealed = this.sealed.filter((p) => !done.has(p));
-    for (const p of batch) for (const e of p.entries) this.sealedIndex.delete(keyOf(e.address));
+    for (const p of batch) this.slots.delete(p.seq);
+    this.rebuildPending();
     if (this.compactAfterSegments > 0 && this.listedSegments >= this.compactAfterSegments) {
       // Compaction only saves future readers requests; a failure here loses nothing.
       await this.compactManifest()
         .then(() => (this.listedSegments = 1))
         .catch(() => undefined);
     }
+  }
+
+  /** Drop flushed chunks from `pending` (those now in `base`). */
+  private rebuildPending(): void {
+    if (this.slots.size === 0) {
+      this.pending.clear();
+      return;
+    }
+    const next = new AddressMap();
+    for (const slot of this.slots.values()) {
+      for (let k = 0; k < slot.builder.count; k++) next.set(slot.builder.address(k), slot.seq, k);
+    }
+    this.pending = next;
   }
 
   private ensureManifest(): Promise<void> {
@@ -536,18 +633,42 @@ export class PackStore implements ChunkStore {
         );
       }
       this.stats.bytesFetched += bytes.length;
+      const blocks = new Map<number, Promise<Uint8Array>>();
       for (const w of r.items) {
         const from = w.loc.offset - r.start;
-        const chunk = r.items.length === 1 && bytes.length === w.loc.length ? bytes : bytes.slice(from, from + w.loc.length);
-        if (chunk.length !== w.loc.length || !equalBytes(sha256(chunk), w.loc.checksum)) {
-          throw new ProllyError(
-            ErrorCodes.CHUNK_CORRUPT,
-            `${this.backend.name}: chunk ${toHex(w.loc.address)} in pack ${name} at offset ${w.loc.offset} does not match its stored checksum`,
-            { backend: this.backend.name, object: name, address: toHex(w.loc.address), offset: w.loc.offset },
-          );
+        let chunk: Uint8Array;
+        const expected = w.loc.within ? w.loc.within.length : w.loc.length;
+        if (w.loc.within) {
+          let decoded = blocks.get(w.loc.offset);
+          if (!decoded) {
+            decoded = decodeBlock(bytes.subarray(from, from + w.loc.length), `${this.backend.name}: pack ${name} block at ${w.loc.offset}`);
+            blocks.set(w.loc.offset, decoded);
+          }
+          let block: Uint8Array;
+          try {
+            block = await decoded;
+          } catch (err) {
+            throw this.corrupt(w, name, `its block does not decode (${(err as Error).message})`);
+          }
+          chunk = block.slice(w.loc.within.offset, w.loc.within.offset + w.loc.within.length);
+        } else {
+          chunk = r.items.length === 1 && bytes.length === w.loc.length ? bytes : bytes.slice(from, from + w.loc.length);
+        }
+        if (chunk.length !== expected || !equalBytes(sha256(chunk), w.loc.checksum)) {
+          throw this.corrupt(w, name, 'does not match its stored checksum');
         }
         for (const i of w.indices) out[i] = w.indices.length > 1 ? Uint8Array.from(chunk) : chunk;
       }
+    });
+  }
+
+  private corrupt(w: Wanted, name: string, why: string): ProllyError {
+    const where = w.loc.within ? `in the block at offset ${w.loc.offset}` : `at offset ${w.loc.offset}`;
+    return new ProllyError(ErrorCodes.CHUNK_CORRUPT, `${this.backend.name}: chunk ${toHex(w.loc.address)} in pack ${name} ${where} ${why}`, {
+      backend: this.backend.name,
+      object: name,
+      address: toHex(w.loc.address),
+      offset: w.loc.offset,
     });
   }
 
@@ -563,10 +684,6 @@ export class PackStore implements ChunkStore {
 /** Map key for an address: its bytes as a latin1 string (compact, no hex doubling). */
 function keyOf(address: Uint8Array): string {
   return Buffer.from(address.buffer, address.byteOffset, address.byteLength).toString('latin1');
-}
-
-function fromKey(key: string): Uint8Array {
-  return Uint8Array.from(Buffer.from(key, 'latin1'));
 }
 
 /** Merge many segments pairwise (balanced), so n segments cost O(total × log n). */

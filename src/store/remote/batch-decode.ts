@@ -10,7 +10,6 @@
 import { createRequire } from 'node:module';
 import { equalBytes } from '../../util/bytes.js';
 import { ADDRESS_BYTES, sha256 } from '../../util/hash.js';
-import { readVarint } from '../../util/varint.js';
 import { STORED_RAW, STORED_ZSTD } from '../compressing-store.js';
 
 interface ZstdBinding {
@@ -46,49 +45,59 @@ export function nodeLength(buf: Uint8Array, o: number): number {
  * @example const { length, hasBlob } = scanNode(bytes, 0)
  */
 export function scanNode(buf: Uint8Array, o: number): { length: number; hasBlob: boolean } {
+  // Runs over every entry of every leaf a push sends: no allocation per varint (see varintAt).
   const bad = { length: -1, hasBlob: false };
   let hasBlob = false;
   const start = o;
   if (o + 3 > buf.length) return bad;
   const level = buf[o + 1]!;
-  let r = readVarintSafe(buf, o + 2);
-  if (!r) return bad;
-  const n = r.value;
-  o = r.next;
+  if (!varintAt(buf, o + 2)) return bad;
+  const n = vValue;
+  o = vNext;
   for (let i = 0; i < n; i++) {
-    r = readVarintSafe(buf, o);
-    if (!r) return bad;
-    o = r.next + r.value;
+    if (!varintAt(buf, o)) return bad;
+    o = vNext + vValue;
     if (o >= buf.length) return bad;
     if (level === 0) {
       const tag = buf[o];
       if (tag === 0) {
-        r = readVarintSafe(buf, o + 1);
-        if (!r) return bad;
-        o = r.next + r.value;
+        if (!varintAt(buf, o + 1)) return bad;
+        o = vNext + vValue;
       } else if (tag === 1) {
         hasBlob = true;
-        r = readVarintSafe(buf, o + 1 + ADDRESS_BYTES);
-        if (!r) return bad;
-        o = r.next;
+        if (!varintAt(buf, o + 1 + ADDRESS_BYTES)) return bad;
+        o = vNext;
       } else return bad;
     } else {
-      r = readVarintSafe(buf, o + ADDRESS_BYTES);
-      if (!r) return bad;
-      o = r.next;
+      if (!varintAt(buf, o + ADDRESS_BYTES)) return bad;
+      o = vNext;
     }
     if (o > buf.length) return bad;
   }
   return { length: o - start, hasBlob };
 }
 
-function readVarintSafe(buf: Uint8Array, o: number): { value: number; next: number } | undefined {
-  if (o >= buf.length) return undefined;
-  try {
-    return readVarint(buf, o);
-  } catch {
-    return undefined;
+/** Result of the last successful varintAt (module scratch: scanNode is synchronous). */
+let vValue = 0;
+let vNext = 0;
+
+/** Read a varint at `o` into vValue / vNext; false where readVarint would throw (truncated, non-minimal, too long). */
+function varintAt(buf: Uint8Array, o: number): boolean {
+  let value = 0;
+  let scale = 1;
+  for (let i = 0; i < 8; i++) {
+    if (o + i >= buf.length) return false;
+    const b = buf[o + i]!;
+    value += (b & 0x7f) * scale;
+    if ((b & 0x80) === 0) {
+      if ((b === 0 && i > 0) || !Number.isSafeInteger(value)) return false;
+      vValue = value;
+      vNext = o + i + 1;
+      return true;
+    }
+    scale *= 128;
   }
+  return false;
 }
 
 /**

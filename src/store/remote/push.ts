@@ -21,6 +21,7 @@ import { Node, VALUE_BLOB } from '../../tree/node.js';
 import { equalBytes, toHex } from '../../util/bytes.js';
 import { sha256 } from '../../util/hash.js';
 import type { ChunkStore } from '../chunk-store.js';
+import { AddressMap } from '../pack/address-map.js';
 import { decodeStoredNodes, scanNode } from './batch-decode.js';
 import type { DatasetRoots } from './reachable.js';
 
@@ -71,6 +72,12 @@ export interface PushResult extends PushProgress {
   ms: number;
 }
 
+/** Longest stretch of walking without letting the event loop poll sockets (see drain). */
+const YIELD_EVERY_MS = 4;
+
+/** Siblings whose children one prefetch reads (one decompression call for all of them). */
+const PREFETCH_SIBLINGS = 4;
+
 /** A chunk read for the push: canonical bytes (when needed), and the stored form when the fast path has it. */
 interface Loaded {
   address: Uint8Array;
@@ -91,15 +98,24 @@ export async function pushChunks(opts: PushChunksOptions): Promise<PushResult> {
   const has = opts.has ?? ((a: readonly Uint8Array[]) => opts.target.hasMany(a));
   const batchChunks = Math.max(1, opts.batchChunks ?? 256);
   const checkpointBytes = opts.checkpointBytes ?? 256 * 1024 * 1024;
-  const seen = new Set<string>();
+  /** Addresses looked at (value unused): a typed-array map, as a push marks every chunk once. */
+  const seen = new AddressMap(4096);
   const progress: PushProgress = { examined: 0, chunks: 0, bytes: 0 };
   let present = 0;
   /** Pending puts, in order; runs of stored-form and canonical chunks go to their own stores. */
   let batch: Loaded[] = [];
   let sinceCheckpoint = 0;
 
+  let lastYield = performance.now();
   const drain = async (): Promise<void> => {
     if (batch.length === 0) return;
+    // Uploads make progress only when the event loop polls their sockets, and the walk itself
+    // seldom waits on I/O (reads are synchronous, prefetched decompression is usually done): give
+    // the loop a turn every few milliseconds so packs stream out while the next ones are built.
+    if (performance.now() - lastYield >= YIELD_EVERY_MS) {
+      await new Promise<void>((r) => setImmediate(r));
+      lastYield = performance.now();
+    }
     const b = batch;
     batch = [];
     for (let i = 0; i < b.length; ) {
@@ -118,25 +134,27 @@ export async function pushChunks(opts: PushChunksOptions): Promise<PushResult> {
     // The stored-form store is below the target's layers: flushing the target flushes it too.
     await opts.target.flush();
   };
-  const send = async (c: Loaded): Promise<void> => {
+  const checkpoint = async (): Promise<void> => {
+    await flush();
+    sinceCheckpoint = 0;
+  };
+  /** Queue `c`; a promise only when the batch or a checkpoint is due (most calls stay synchronous). */
+  const send = (c: Loaded): Promise<void> | undefined => {
     batch.push(c);
     const size = (c.stored ?? c.bytes)!.length;
     progress.chunks++;
     progress.bytes += size;
     sinceCheckpoint += size;
-    if (batch.length >= batchChunks) await drain();
-    if (sinceCheckpoint >= checkpointBytes) {
-      await flush();
-      sinceCheckpoint = 0;
-    }
+    if (batch.length >= batchChunks) return sinceCheckpoint >= checkpointBytes ? checkpoint() : drain();
+    if (sinceCheckpoint >= checkpointBytes) return checkpoint();
+    return undefined;
   };
   /** The addresses among `addresses` not seen before and not on the destination (marks them seen). */
   const missing = async (addresses: readonly Uint8Array[]): Promise<Uint8Array[]> => {
     const fresh: Uint8Array[] = [];
     for (const a of addresses) {
-      const k = toHex(a);
-      if (seen.has(k)) continue;
-      seen.add(k);
+      if (seen.has(a)) continue;
+      seen.set(a, 0, 0);
       fresh.push(a);
     }
     if (fresh.length === 0) return fresh;
@@ -183,6 +201,73 @@ export async function pushChunks(opts: PushChunksOptions): Promise<PushResult> {
     return out as Loaded[];
   };
 
+  /**
+   * Loads started ahead (see visit): while one internal node's children are sent, the children of
+   * its next few siblings are read and decompressed on the thread pool, in one batch. `ahead` maps
+   * an address to its job (first value; second = 1 once taken); the visit still decides with
+   * `missing` what to send and takes from here what was read.
+   */
+  const ahead = new AddressMap(1024);
+  let aheadJobs: (Promise<Map<string, Loaded>> | undefined)[] = [];
+  let aheadOpen = 0;
+  const prefetchChildren = (siblings: readonly Loaded[]): void => {
+    const fresh: Uint8Array[] = [];
+    for (const sibling of siblings) {
+      let node: Node;
+      try {
+        node = Node.decode(sibling.bytes!, sibling.address);
+      } catch {
+        continue; // its own visit reports it
+      }
+      if (node.level === 0) continue;
+      for (let i = 0; i < node.size; i++) {
+        const a = node.childAddress(i);
+        if (!seen.has(a) && ahead.find(a) < 0) fresh.push(a);
+      }
+    }
+    if (fresh.length === 0) return;
+    const job = (async () => {
+      const answers = await has(fresh);
+      const need = fresh.filter((_, i) => !answers[i]);
+      const got = new Map<string, Loaded>();
+      for (const l of need.length > 0 ? await load(need, true) : []) got.set(keyOf(l.address), l);
+      return got;
+    })();
+    job.catch(() => undefined); // surfaces when (if) a visit takes from it
+    const id = aheadJobs.push(job) - 1;
+    for (const a of fresh) ahead.set(a, id, 0);
+    aheadOpen += fresh.length;
+  };
+  /** `load` of tree nodes, taking what a prefetch already read. */
+  const loadChildren = async (addresses: Uint8Array[]): Promise<Loaded[]> => {
+    if (aheadOpen === 0) return load(addresses, true);
+    const out: (Loaded | undefined)[] = new Array(addresses.length);
+    const rest: number[] = [];
+    for (let i = 0; i < addresses.length; i++) {
+      const e = ahead.find(addresses[i]!);
+      if (e >= 0 && ahead.second(e) === 0) {
+        const job = aheadJobs[ahead.first(e)]!;
+        ahead.set(addresses[i]!, ahead.first(e), 1);
+        aheadOpen--;
+        const got = await job;
+        const k = keyOf(addresses[i]!);
+        out[i] = got.get(k);
+        got.delete(k);
+      }
+      if (!out[i]) rest.push(i);
+    }
+    if (aheadOpen === 0) {
+      // Everything prefetched was taken or skipped: start the next round from empty tables.
+      ahead.clear();
+      aheadJobs = [];
+    }
+    if (rest.length > 0) {
+      const got = await load(rest.map((i) => addresses[i]!), true);
+      rest.forEach((i, j) => (out[i] = got[j]));
+    }
+    return out as Loaded[];
+  };
+
   const pushBlob = async (ref: BlobRef): Promise<void> => {
     const rootHex = toHex(ref.address);
     const rest: Uint8Array[] = [];
@@ -195,7 +280,7 @@ export async function pushChunks(opts: PushChunksOptions): Promise<PushResult> {
 
   const visit = async (chunk: Loaded): Promise<void> => {
     // Leaves without blob references need no decoding at all: send them as they are.
-    if (chunk.bytes![1] === 0 && !scanNode(chunk.bytes!, 0).hasBlob) {
+    if (isPlainLeaf(chunk)) {
       await send(chunk);
       return;
     }
@@ -209,7 +294,21 @@ export async function pushChunks(opts: PushChunksOptions): Promise<PushResult> {
       for (let i = 0; i < node.size; i++) children.push(node.childAddress(i));
       const need = await missing(children);
       for (let i = 0; i < need.length; i += batchChunks) {
-        for (const child of await load(need.slice(i, i + batchChunks), true)) await visit(child);
+        const loaded = await loadChildren(need.slice(i, i + batchChunks));
+        // Children of siblings up to `aheadTo` are being read already (the first loads its own).
+        let aheadTo = 0;
+        for (let c = 0; c < loaded.length; c++) {
+          if (node.level >= 2 && aheadTo < loaded.length - 1 && aheadTo - c < PREFETCH_SIBLINGS) {
+            prefetchChildren(loaded.slice(aheadTo + 1, aheadTo + 1 + PREFETCH_SIBLINGS));
+            aheadTo += PREFETCH_SIBLINGS;
+          }
+          const child = loaded[c]!;
+          // Leaves without blob references (nearly all chunks): queued without an async call each.
+          if (isPlainLeaf(child)) {
+            const due = send(child);
+            if (due) await due;
+          } else await visit(child);
+        }
       }
     } else {
       let blobs: BlobRef[] | undefined;
@@ -232,6 +331,16 @@ export async function pushChunks(opts: PushChunksOptions): Promise<PushResult> {
   for (const root of roots) for (const c of await load([root], true)) await visit(c);
   await flush();
   return { ...progress, roots: opts.roots.length, present, ms: Math.round(performance.now() - t0) };
+}
+
+/** A tree leaf holding no blob reference: nothing to push below it. */
+function isPlainLeaf(chunk: Loaded): boolean {
+  return chunk.bytes![1] === 0 && !scanNode(chunk.bytes!, 0).hasBlob;
+}
+
+/** Map key for an address: its bytes as a latin1 string (half the size of hex, and faster to make). */
+function keyOf(address: Uint8Array): string {
+  return Buffer.from(address.buffer, address.byteOffset, address.byteLength).toString('latin1');
 }
 
 /**

@@ -7,11 +7,11 @@
  * deletes take; one that does fails over to the next tier, which already holds the chunk.
  */
 import { ErrorCodes, ProllyError } from '../../errors.js';
-import { equalBytes, toHex } from '../../util/bytes.js';
+import { toHex } from '../../util/bytes.js';
 import { sha256 } from '../../util/hash.js';
 import type { ObjectBackend } from '../backends/object-backend.js';
 import { MANIFEST_PREFIX, ManifestSegment, segmentHashOfName, segmentObjectName, type ChunkLocation, type PackInfo } from '../pack/manifest.js';
-import { encodePack, packObjectName, type PackEntry } from '../pack/pack-format.js';
+import { encodePackAsync, packObjectName, readPackChunks, type PackEntry } from '../pack/pack-format.js';
 
 /** Options of {@link evictChunks}. */
 export interface EvictOptions {
@@ -61,9 +61,11 @@ export async function evictChunks(opts: EvictOptions): Promise<EvictResult> {
   const retained: { info: PackInfo; entries: PackEntry[] }[] = [];
   const doomed: PackInfo[] = [];
   const carried: { address: Uint8Array; bytes: Uint8Array; checksum: Uint8Array }[] = [];
+  /** Chunks that were in compressed blocks go into compressed blocks again. */
+  const inBlocks = new Set<string>();
   for (const g of byPack.values()) {
     result.chunksEvicted += g.drop.length;
-    for (const d of g.drop) result.bytesEvicted += d.length;
+    for (const d of g.drop) result.bytesEvicted += d.within?.length ?? d.length;
     if (g.drop.length === 0) {
       retained.push({ info: g.info, entries: g.keep.map(entryOf) });
       continue;
@@ -78,13 +80,13 @@ export async function evictChunks(opts: EvictOptions): Promise<EvictResult> {
     const name = packObjectName(g.info.hash);
     const bytes = await backend.get(name);
     if (!bytes) throw new ProllyError(ErrorCodes.CHUNK_MISSING, `${backend.name}: pack ${name} listed in the manifest is missing`, { object: name });
-    for (const loc of [...g.keep].sort((a, b) => a.offset - b.offset)) {
-      const stored = bytes.slice(loc.offset, loc.offset + loc.length);
-      if (!equalBytes(sha256(stored), loc.checksum)) {
-        throw new ProllyError(ErrorCodes.CHUNK_CORRUPT, `${backend.name}: chunk ${toHex(loc.address)} in pack ${name} does not match its checksum`, { object: name, address: toHex(loc.address) });
-      }
-      carried.push({ address: loc.address, bytes: stored, checksum: loc.checksum });
-    }
+    const keep = [...g.keep].sort((a, b) => a.offset - b.offset || (a.within?.offset ?? 0) - (b.within?.offset ?? 0));
+    // Checked against their checksums (chunks in compressed blocks are decoded first).
+    const stored = await readPackChunks(bytes, keep.map(entryOf), `${backend.name}: pack ${name}`);
+    keep.forEach((loc, i) => {
+      carried.push({ address: loc.address, bytes: stored[i]!, checksum: loc.checksum });
+      if (loc.within) inBlocks.add(toHex(loc.address));
+    });
   }
   if (opts.dryRun || doomed.length === 0) {
     if (opts.dryRun) result.packsWritten = carried.length > 0 || result.packsRewritten > 0 ? 1 : 0;
@@ -99,7 +101,10 @@ export async function evictChunks(opts: EvictOptions): Promise<EvictResult> {
       size += carried[i]!.bytes.length;
       part.push(carried[i++]!);
     }
-    const pack = encodePack(part);
+    const pack = await encodePackAsync(
+      part,
+      part.some((c) => inBlocks.has(toHex(c.address))) ? { level: 3, compressible: (_, address) => inBlocks.has(toHex(address)) } : undefined,
+    );
     await backend.put(packObjectName(pack.hash), pack.bytes, { sha256: pack.hash });
     result.packsWritten++;
     fresh.push({ info: { hash: pack.hash, size: pack.bytes.length, indexOffset: pack.indexOffset, chunkCount: pack.entries.length }, entries: pack.entries });
@@ -113,5 +118,5 @@ export async function evictChunks(opts: EvictOptions): Promise<EvictResult> {
 }
 
 function entryOf(loc: ChunkLocation): PackEntry {
-  return { address: loc.address, checksum: loc.checksum, offset: loc.offset, length: loc.length };
+  return { address: loc.address, checksum: loc.checksum, offset: loc.offset, length: loc.length, ...(loc.within ? { within: loc.within } : {}) };
 }

@@ -1,6 +1,7 @@
 /**
  * One configured remote backend ([[storage.backends]] entry) as a chunk store: a shared directory or
- * S3 bucket gets packs (PackStore) with zstd per chunk when [compression] says so, an IPFS node gets
+ * S3 bucket gets packs (PackStore) whose chunks are zstd-compressed in blocks of many chunks when
+ * [compression] says so (one zstd call per ~128 KiB instead of one per chunk), an IPFS node gets
  * raw blocks (its CIDs are hashes of the stored bytes, so it stores canonical chunks). Every tier
  * verifies what it returns, so a replica serving bad bytes is caught in the placement layer and the
  * read fails over to another.
@@ -16,7 +17,7 @@ import type { IpfsRpcClient, IpfsStore } from '../backends/ipfs-store.js';
 import type { ObjectBackend } from '../backends/object-backend.js';
 import type { RetryPolicy } from '../backends/retry.js';
 import type { Chunk, ChunkStore } from '../chunk-store.js';
-import { CompressingStore } from '../compressing-store.js';
+import { CompressingStore, STORED_ZSTD } from '../compressing-store.js';
 import type { PackStore } from '../pack/pack-store.js';
 import { VerifyingStore } from '../verifying-store.js';
 import { TierHealth } from './health.js';
@@ -180,17 +181,24 @@ async function openTierStores(config: BackendConfig, ctx: TierContext): Promise<
   }
   const { PackStore } = await import('../pack/pack-store.js');
   const tamper = ctx.tamperProof;
+  const level = ctx.compression.type === 'zstd' ? ctx.compression.level : 0;
   const pack = new PackStore({
     backend,
     uploadConcurrency: ctx.uploadConcurrency,
     targetPackBytes: ctx.targetPackBytes,
     cacheDir: ctx.cacheDir ? join(ctx.cacheDir, safeDirName(config.name)) : undefined,
     refreshIntervalMs: ctx.refreshIntervalMs,
+    // Both backends are done with the bytes once a put resolves (written to a file / sent).
+    reuseBuffers: true,
     ...(tamper?.object_lock && tamper.retention_days > 0 ? { retainForDays: tamper.retention_days } : {}),
+    // Stored forms already compressed per chunk (copied by push from a compressed local store, or
+    // from older remotes) are not compressed again.
+    ...(level > 0 ? { blocks: { level, compressible: (stored: Uint8Array) => stored[0] !== STORED_ZSTD } } : {}),
   });
-  // Like the local stack, chunks always carry the compression layer's header byte (level 0 = raw),
-  // so [compression] can change without making what a remote holds unreadable.
-  const compressing = new CompressingStore({ inner: pack, level: ctx.compression.type === 'zstd' ? ctx.compression.level : 0 });
+  // Like the local stack, chunks always carry the compression layer's header byte, so [compression]
+  // can change without making what a remote holds unreadable. The header is always "raw" on write
+  // (the pack layer compresses blocks); chunks stored zstd-compressed per chunk still decode.
+  const compressing = new CompressingStore({ inner: pack, level: 0 });
   const store = new VerifyingStore({ inner: compressing, verifyOnPut: false, name: `${config.name} (${backend.name})` });
   return { store, storedForm: pack, pack, ipfs: undefined, backend };
 }

@@ -23,8 +23,11 @@ export const AUDIT_REF = 'refs/prolly/audit';
 /** Version of the entry format (`v`). */
 export const AUDIT_ENTRY_VERSION = 1;
 
-/** What kind of change an entry records. `ack` acknowledges a ref's current tip (e.g. after `git pull`). */
-export type AuditOp = 'commit' | 'merge' | 'import' | 'push' | 'tier' | 'gc' | 'ack';
+/**
+ * What kind of change an entry records. `ack` acknowledges a ref's current tip (e.g. after `git pull`);
+ * push, fetch (also `pull`'s), tier, gc, repair and rekey change stored chunks, not history.
+ */
+export type AuditOp = 'commit' | 'merge' | 'import' | 'push' | 'fetch' | 'tier' | 'gc' | 'repair' | 'rekey' | 'ack';
 
 /** Dataset name → root address (hex). */
 export type RootMap = Record<string, string>;

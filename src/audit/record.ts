@@ -38,11 +38,15 @@ export function auditImport(repo: Repo, dataset: string, source: string): { done
   };
 }
 
+/** Operations that change stored chunks (local or remote) rather than history. */
+export type StorageOp = 'push' | 'fetch' | 'tier' | 'gc' | 'repair' | 'rekey';
+
 /**
- * After a push or a tier move: what went where. `roots` are the dataset versions concerned (hex).
+ * After a command that changed stored chunks — push, fetch (pull), tier, gc, repair, rekey: what
+ * went where. `roots` are the dataset versions concerned (hex).
  * @example await auditStorage(repo, { op: 'push', what: 'push to archive: 120 chunks', details })
  */
-export async function auditStorage(repo: Repo, options: { op: 'push' | 'tier' | 'gc'; what: string; roots?: RootMap; details?: Record<string, unknown> }): Promise<void> {
+export async function auditStorage(repo: Repo, options: { op: StorageOp; what: string; roots?: RootMap; details?: Record<string, unknown> }): Promise<void> {
   await recordAudit(async () => {
     const git = await repo.git();
     const head = await git.head();

@@ -9,10 +9,10 @@
  * them. Required extensions (split index, sparse directories) are refused with a clear error.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync, type BigIntStats } from 'node:fs';
+import { readFileSync, type BigIntStats } from 'node:fs';
 import { join } from 'node:path';
 import { ErrorCodes, ProllyError } from '../errors.js';
-import { fsyncDirSync } from '../util/atomic-file.js';
+import { replaceUnderGitLockSync } from '../util/atomic-file.js';
 
 /** One index entry. `raw` keeps the 62 stat+oid+flags bytes of entries read from disk. */
 export interface IndexEntry {
@@ -121,42 +121,12 @@ export function parseIndex(buf: Buffer, file = 'index'): GitIndexFile {
  * @example writeIndex('/repo/.git', index)
  */
 export function writeIndex(gitDir: string, index: GitIndexFile): void {
-  const target = join(gitDir, 'index');
-  const lock = `${target}.lock`;
-  let fd: number;
-  try {
-    fd = openSync(lock, 'wx', 0o644);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
-      throw new ProllyError(
-        ErrorCodes.GIT_STATE,
-        `${lock} exists: another git process seems to be running in this repository; if it crashed, remove the file and try again`,
-        { path: lock },
-      );
-    }
-    throw err;
-  }
-  try {
-    const bytes = encodeIndex(index);
-    let done = 0;
-    while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done);
-    fsyncSync(fd);
-    closeSync(fd);
-    renameSync(lock, target);
-    fsyncDirSync(gitDir);
-  } catch (err) {
-    try {
-      closeSync(fd);
-    } catch {
-      /* already closed */
-    }
-    try {
-      unlinkSync(lock);
-    } catch {
-      /* gone */
-    }
-    throw err;
-  }
+  replaceUnderGitLockSync({
+    path: join(gitDir, 'index'),
+    busy: (lock) =>
+      new ProllyError(ErrorCodes.GIT_STATE, `${lock} exists: another git process seems to be running in this repository; if it crashed, remove the file and try again`, { path: lock }),
+    content: () => encodeIndex(index),
+  });
 }
 
 /**

@@ -8,9 +8,10 @@
  * more than a whole `git prolly commit` may take.
  */
 import * as fs from 'node:fs';
-import { appendFileSync, closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ErrorCodes, ProllyError } from '../errors.js';
+import { replaceUnderGitLock } from '../util/atomic-file.js';
 import { encodeTree, ObjectDb, parseCommit, parseTagTarget, parseTree, resolveFullRef, resolveRefName } from './git-objects.js';
 import { configValue, readGitConfig, type GitIdentity } from './git-config.js';
 import { DATASETS_PATH, type RepoPaths } from './paths.js';
@@ -263,39 +264,19 @@ export class GitRepo {
     const { ref, newOid, expectedOld } = options;
     const dir = ref === 'HEAD' ? this.paths.gitDir : this.paths.commonDir;
     const file = join(dir, ref);
-    const lock = `${file}.lock`;
     mkdirSync(dirname(file), { recursive: true });
-    let fd: number;
-    try {
-      fd = openSync(lock, 'wx', 0o644);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
-        throw new ProllyError(ErrorCodes.GIT_STATE, `${lock} exists: another git process is updating ${ref}; if it crashed, remove the file`, { path: lock });
-      }
-      throw err;
-    }
-    try {
-      const current = ref === 'HEAD' ? (await this.head()).oid : await this.resolveRefOrUndefined(ref);
-      if (current !== expectedOld) {
-        throw new ProllyError(ErrorCodes.GIT_STATE, `${ref} moved while committing (expected ${expectedOld ?? 'none'}, found ${current ?? 'none'}); try again`, { ref });
-      }
-      writeSync(fd, `${newOid}\n`);
-      fsyncSync(fd);
-      closeSync(fd);
-      renameSync(lock, file);
-    } catch (err) {
-      try {
-        closeSync(fd);
-      } catch {
-        /* closed */
-      }
-      try {
-        unlinkSync(lock);
-      } catch {
-        /* gone */
-      }
-      throw err;
-    }
+    await replaceUnderGitLock({
+      path: file,
+      busy: (lock) => new ProllyError(ErrorCodes.GIT_STATE, `${lock} exists: another git process is updating ${ref}; if it crashed, remove the file`, { path: lock }),
+      content: async () => {
+        // Compare-and-swap under the lock: nobody can move the ref between this check and the rename.
+        const current = ref === 'HEAD' ? (await this.head()).oid : await this.resolveRefOrUndefined(ref);
+        if (current !== expectedOld) {
+          throw new ProllyError(ErrorCodes.GIT_STATE, `${ref} moved while committing (expected ${expectedOld ?? 'none'}, found ${current ?? 'none'}); try again`, { ref });
+        }
+        return `${newOid}\n`;
+      },
+    });
     if (this.reflogEnabled()) {
       const line = `${expectedOld ?? ZERO_OID} ${newOid} ${options.identity.name} <${options.identity.email}> ${options.identity.timestamp} ${formatTz(options.identity.timezoneOffset)}\t${options.message.split('\n')[0]}\n`;
       const logs = [join(this.paths.commonDir, 'logs', ref)];

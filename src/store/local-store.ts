@@ -15,6 +15,11 @@
  *   truncates it away; readers just stop there.
  * - Index lookups are positional reads of one fan-out bucket, so a point read in a fresh process
  *   is a few small preads, and opening never parses every entry.
+ * - `compact()` (used by `git prolly gc`) rewrites packs holding unreachable chunks: the live chunks
+ *   go into new packs (index first, then the pack, each renamed into place complete), and only then
+ *   are the old packs deleted. Every moment has each live chunk in some complete pack, so a crash
+ *   anywhere loses nothing, and a reader that finds a pack gone re-lists the directory, where the new
+ *   packs already are. Pack ids only grow, so a reader never mistakes a new pack for an old one.
  */
 import {
   closeSync,
@@ -22,6 +27,7 @@ import {
   fdatasyncSync,
   fstatSync,
   ftruncateSync,
+  futimesSync,
   mkdirSync,
   openSync,
   readdirSync,
@@ -33,6 +39,7 @@ import {
 } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { crc32 } from 'node:zlib';
 import { ErrorCodes, ProllyError, invalidArgument } from '../errors.js';
 import { fsyncDirSync, tempPathFor, writeFileAtomicSync, TEMP_MARKER } from '../util/atomic-file.js';
 import { toHex } from '../util/bytes.js';
@@ -42,8 +49,11 @@ import { CachingStore } from './caching-store.js';
 import { CompressingStore } from './compressing-store.js';
 import { FileLock } from './file-lock.js';
 import {
+  INDEX_LOCATION_BYTES,
+  INDEX_TABLE_START,
   MAX_RECORD_PAYLOAD,
   PACK_HEADER_BYTES,
+  RECORD_KIND_CHUNK,
   RECORD_HEADER_BYTES,
   RECORD_OVERHEAD,
   addressKey,
@@ -113,6 +123,60 @@ export interface LocalStoreStats {
   bytesScanned: number;
 }
 
+/** A point in {@link LocalStore.compact} where a test can simulate a crash (by throwing from `onStep`). */
+export type CompactStep =
+  /** Every new pack and its index is durable and in place; no old pack is deleted yet. */
+  | 'packs-written'
+  /** One old pack (and its index) was deleted. */
+  | 'pack-deleted';
+
+/** Options of {@link LocalStore.compact}. */
+export interface CompactOptions {
+  /** True for a chunk that must be kept (reachable). Called once per stored record. */
+  live: (address: Uint8Array) => boolean;
+  /**
+   * Packs last modified at or after this time (ms since the epoch) are left whole, garbage and all:
+   * a command running in another process may have just written chunks it has not recorded yet.
+   */
+  keepNewerThanMs: number;
+  /** Work out what would be done, change nothing (default false). */
+  dryRun?: boolean;
+  /** Called after each step; throwing stops the compaction there, as a crash would (for tests). */
+  onStep?: (step: CompactStep) => void;
+}
+
+/** What {@link LocalStore.compact} found and did (or, in a dry run, would do). */
+export interface CompactResult {
+  dryRun: boolean;
+  packsBefore: number;
+  packsAfter: number;
+  /** Bytes of pack and index files before and after. */
+  bytesBefore: number;
+  bytesAfter: number;
+  /** Chunk records before and after. */
+  chunksBefore: number;
+  chunksAfter: number;
+  /** Records of chunks not live, in every pack. */
+  garbageChunks: number;
+  /** Their bytes (records: payload + framing). */
+  garbageBytes: number;
+  /** Extra records of a chunk stored more than once (left by an interrupted compaction). */
+  duplicateChunks: number;
+  /** Records removed: garbage and duplicates in the packs rewritten. */
+  reclaimedChunks: number;
+  reclaimedBytes: number;
+  /** Garbage left in place because its pack is newer than `keepNewerThanMs`. */
+  recentGarbageChunks: number;
+  recentGarbageBytes: number;
+  /** Old packs whose live chunks were copied out and which were then deleted. */
+  packsRewritten: number;
+  /** New packs written. */
+  packsWritten: number;
+  /** Live chunks copied into the new packs, and their record bytes. */
+  chunksCopied: number;
+  bytesCopied: number;
+}
+
 /** One pack file and what is known of its contents. */
 interface Pack {
   id: number;
@@ -139,6 +203,7 @@ const DEFAULTS = {
 
 const PACK_NAME = /^(\d{8,})\.pack$/;
 const SEALED_INDEX_NAME = /^(\d{8,})\.idx$/;
+const CHECKPOINT_NAME = /^(\d{8,})\.ckpt$/;
 const STORE_TEMP = /^\.\d{8,}\.(pack|idx|ckpt|pack\.torn-\d+)\.tmp-/;
 
 /** File name of pack `id`. */
@@ -191,6 +256,8 @@ export class LocalStore implements ChunkStore {
   private closing = false;
   /** Directory mtime at the last listing (readers use it to notice new packs cheaply). */
   private dirStamp = -1n;
+  /** Reader: a pack listed earlier was gone when opened (a gc replaced it): list the directory again. */
+  private packsVanished = false;
   private readonly counters: Omit<LocalStoreStats, 'packs' | 'sealedPacks' | 'chunks' | 'packBytes'> = {
     reads: 0,
     readHits: 0,
@@ -290,12 +357,23 @@ export class LocalStore implements ChunkStore {
     await this.flushActive();
   }
 
+  /**
+   * Every stored address. A reader listing while a gc replaces packs may see an address twice (in
+   * the old pack and in the new one) but never misses one.
+   */
   async *list(): AsyncIterable<Uint8Array> {
     this.checkOpen();
     this.refresh();
-    for (const pack of this.packs.slice()) {
+    const done = new Set<number>();
+    for (;;) {
       this.checkOpen();
-      this.ensureLoaded(pack);
+      const pack = this.packs.find((p) => !done.has(p.id));
+      if (pack === undefined) break;
+      done.add(pack.id);
+      if (!this.loadOrDrop(pack)) {
+        this.refresh(true); // its chunks are in packs written before it was deleted
+        continue;
+      }
       if (pack.index) {
         let addresses: Uint8Array[];
         try {
@@ -365,6 +443,253 @@ export class LocalStore implements ChunkStore {
     return this.read(address, { refreshed: false });
   }
 
+  /**
+   * Garbage collection's sweep: rewrite every pack older than `keepNewerThanMs` that holds records
+   * of chunks not `live` (or extra copies of a chunk), copying its live chunks into new sealed packs,
+   * then delete it. Writer only. Crash-safe at every step: new packs are complete (pack fsynced, index
+   * written atomically first, pack renamed into place) before any old pack is deleted, and pack ids
+   * only grow. A live record that fails its CRC stops the compaction before anything is deleted
+   * (ECHUNKCORRUPT naming the pack). New packs carry the newest mtime of the packs they replace, so
+   * `keepNewerThanMs` keeps meaning "written recently".
+   *
+   * @example
+   * const r = await store.compact({ live: (a) => reachable.has(toHex(a)), keepNewerThanMs: Date.now() - 14 * 86_400_000 });
+   * console.log(`${r.reclaimedChunks} chunks, ${r.bytesBefore - r.bytesAfter} bytes reclaimed`);
+   */
+  async compact(options: CompactOptions): Promise<CompactResult> {
+    this.checkWritable();
+    if (typeof options?.live !== 'function' || !Number.isFinite(options.keepNewerThanMs)) {
+      throw invalidArgument('compact needs a live(address) function and a finite keepNewerThanMs');
+    }
+    const dryRun = options.dryRun ?? false;
+    // Buffered records go to the file first, so every record is on disk and in some map.
+    if (!dryRun) await this.flushActive();
+    const plan = this.planCompaction(options.live, options.keepNewerThanMs);
+    const r = plan.result;
+    r.dryRun = dryRun;
+    if (dryRun || plan.candidates.length === 0) return r;
+
+    // No pack is appended to from here on: the new packs get the highest ids, and the next put starts a pack after them.
+    if (this.active) this.seal(this.active, this.entriesOf(this.active));
+    const maxIdBefore = this.packs[this.packs.length - 1]!.id;
+    const written = this.writeCompacted(plan);
+    if (written.length === 0 && plan.candidates.some((c) => c.pack.id === maxIdBefore)) {
+      // Keep the highest id in use: readers key packs by id, so an id must never come back.
+      const empty = this.newCompactedPack(maxIdBefore + 1, plan.mtimeMs);
+      written.push(empty.finish());
+    }
+    if (this.durable) fsyncDirSync(this.dir);
+    for (const id of written) this.packs.push(this.unloadedPack(id));
+    options.onStep?.('packs-written');
+
+    for (const c of plan.candidates) {
+      const pack = c.pack;
+      pack.index?.close();
+      pack.index = undefined;
+      if (pack.fd >= 0) closeSync(pack.fd);
+      pack.fd = -1;
+      this.packs.splice(this.packs.indexOf(pack), 1);
+      // The pack first: an index left by a crash here is removed by the next writer (listDir).
+      unlinkSync(pack.path);
+      unlinkQuietly(indexPathOf(pack.path));
+      unlinkQuietly(checkpointPathOf(pack.path));
+      options.onStep?.('pack-deleted');
+    }
+    if (this.durable) fsyncDirSync(this.dir);
+    r.packsWritten = written.length;
+    r.packsAfter = this.packs.length;
+    r.bytesAfter = this.fileBytes();
+    return r;
+  }
+
+  /** Which packs a compaction rewrites, what it copies, and the figures (exact for a dry run too). */
+  private planCompaction(live: (address: Uint8Array) => boolean, keepNewerThanMs: number): CompactionPlan {
+    const result: CompactResult = {
+      dryRun: false,
+      packsBefore: this.packs.length,
+      packsAfter: this.packs.length,
+      bytesBefore: this.fileBytes(),
+      bytesAfter: 0,
+      chunksBefore: 0,
+      chunksAfter: 0,
+      garbageChunks: 0,
+      garbageBytes: 0,
+      duplicateChunks: 0,
+      reclaimedChunks: 0,
+      reclaimedBytes: 0,
+      recentGarbageChunks: 0,
+      recentGarbageBytes: 0,
+      packsRewritten: 0,
+      packsWritten: 0,
+      chunksCopied: 0,
+      bytesCopied: 0,
+    };
+    const scanned: { pack: Pack; mtimeMs: number; entries: IndexEntry[]; live: boolean[]; dead: number }[] = [];
+    for (const pack of this.packs) {
+      this.ensureLoaded(pack);
+      let entries: IndexEntry[];
+      try {
+        entries = this.entriesOf(pack);
+      } catch (err) {
+        if (!(err instanceof IndexCorruptError)) throw err;
+        this.rebuildFromPack(pack);
+        entries = this.entriesOf(pack);
+      }
+      const flags = entries.map((e) => live(keyToAddress(e.key)));
+      let dead = 0;
+      for (let i = 0; i < entries.length; i++) {
+        if (flags[i]) continue;
+        dead++;
+        result.garbageChunks++;
+        result.garbageBytes += RECORD_OVERHEAD + entries[i]!.length;
+      }
+      result.chunksBefore += entries.length;
+      scanned.push({ pack, mtimeMs: fstatSync(pack.fd).mtimeMs, entries, live: flags, dead });
+    }
+    // Where each chunk has a copy that stays: every record of packs that are not rewritten.
+    const rewrite = (s: (typeof scanned)[number]) => s.mtimeMs < keepNewerThanMs;
+    const kept = new Set<string>();
+    for (const s of scanned) if (!rewrite(s)) for (const e of s.entries) kept.add(e.key);
+    const candidates: CompactionPlan['candidates'] = [];
+    // Chunks with a copy that survives in an earlier pack of the loop (copied, or left in place).
+    const copied = new Set<string>();
+    let mtimeMs = 0;
+    for (const s of scanned) {
+      if (!rewrite(s)) {
+        result.recentGarbageChunks += s.dead;
+        for (let i = 0; i < s.entries.length; i++) if (!s.live[i]) result.recentGarbageBytes += RECORD_OVERHEAD + s.entries[i]!.length;
+        continue;
+      }
+      const copy: IndexEntry[] = [];
+      let duplicates = 0;
+      for (let i = 0; i < s.entries.length; i++) {
+        const e = s.entries[i]!;
+        if (!s.live[i]) continue;
+        if (kept.has(e.key) || copied.has(e.key)) duplicates++;
+        else {
+          copied.add(e.key);
+          copy.push(e);
+        }
+      }
+      if (s.dead === 0 && duplicates === 0) {
+        for (const e of s.entries) kept.add(e.key); // left as it is
+        continue;
+      }
+      result.duplicateChunks += duplicates;
+      copy.sort((a, b) => a.offset - b.offset); // sequential reads
+      candidates.push({ pack: s.pack, copy });
+      mtimeMs = Math.max(mtimeMs, s.mtimeMs);
+    }
+    let newPackBytes = 0;
+    let newPacks = 0;
+    let chunksCopied = 0;
+    let bytesCopied = 0;
+    let packEnd = PACK_HEADER_BYTES;
+    let packCount = 0;
+    const closePack = () => {
+      newPacks++;
+      newPackBytes += packEnd + INDEX_TABLE_START + packCount * (ADDRESS_BYTES + INDEX_LOCATION_BYTES) + 4;
+      packEnd = PACK_HEADER_BYTES;
+      packCount = 0;
+    };
+    for (const c of candidates) {
+      result.packsRewritten++;
+      const removed = this.entriesCount(c.pack) - c.copy.length;
+      result.reclaimedChunks += removed;
+      for (const e of c.copy) {
+        const rec = RECORD_OVERHEAD + e.length;
+        if (packCount > 0 && packEnd + rec > this.packSizeLimit) closePack();
+        packEnd += rec;
+        packCount++;
+        chunksCopied++;
+        bytesCopied += rec;
+      }
+    }
+    if (packCount > 0) closePack();
+    const candidateSet = new Set(candidates.map((c) => c.pack));
+    let candidateRecordBytes = 0;
+    let candidateFileBytes = 0;
+    for (const s of scanned) {
+      if (!candidateSet.has(s.pack)) continue;
+      for (const e of s.entries) candidateRecordBytes += RECORD_OVERHEAD + e.length;
+      candidateFileBytes += this.fileBytesOf(s.pack);
+    }
+    result.reclaimedBytes = candidateRecordBytes - bytesCopied;
+    result.chunksCopied = chunksCopied;
+    result.bytesCopied = bytesCopied;
+    result.chunksAfter = result.chunksBefore - result.reclaimedChunks;
+    if (candidates.length > 0 && this.active && !candidateSet.has(this.active)) {
+      // The pack being appended to is sealed first: its checkpoint gives way to a sealed index.
+      let ckpt = 0;
+      try {
+        ckpt = statSync(checkpointPathOf(this.active.path)).size;
+      } catch {
+        /* none yet */
+      }
+      newPackBytes += INDEX_TABLE_START + this.entriesCount(this.active) * (ADDRESS_BYTES + INDEX_LOCATION_BYTES) + 4 - ckpt;
+    }
+    const lastId = this.packs[this.packs.length - 1]?.id;
+    const placeholder = newPacks === 0 && candidates.some((c) => c.pack.id === lastId) ? 1 : 0;
+    if (placeholder) newPackBytes += PACK_HEADER_BYTES + INDEX_TABLE_START + 4;
+    result.packsWritten = newPacks + placeholder;
+    result.packsAfter = this.packs.length - candidates.length + newPacks + placeholder;
+    result.bytesAfter = result.bytesBefore - candidateFileBytes + newPackBytes;
+    return { candidates, result, mtimeMs, maxPackBytes: this.packSizeLimit };
+  }
+
+  private entriesCount(pack: Pack): number {
+    return (pack.index?.count ?? 0) + pack.tail.size;
+  }
+
+  /** Copy the planned live records into new packs (ids after the last); returns their ids. */
+  private writeCompacted(plan: CompactionPlan): number[] {
+    const ids: number[] = [];
+    let nextId = this.packs[this.packs.length - 1]!.id + 1;
+    let out: CompactedPackWriter | undefined;
+    try {
+      for (const c of plan.candidates) {
+        const reader = new RecordWindow(c.pack);
+        for (const e of c.copy) {
+          const rec = reader.record(e);
+          if (out && out.count > 0 && out.end + rec.length > plan.maxPackBytes) {
+            ids.push(out.finish());
+            out = undefined;
+          }
+          out ??= this.newCompactedPack(nextId++, plan.mtimeMs);
+          out.append(e, rec);
+        }
+      }
+      if (out) ids.push(out.finish());
+      out = undefined;
+    } finally {
+      out?.abandon();
+    }
+    return ids;
+  }
+
+  private newCompactedPack(id: number, mtimeMs: number): CompactedPackWriter {
+    return new CompactedPackWriter({ dir: this.dir, id, mtimeMs, durable: this.durable, bufferBytes: this.writeBufferBytes });
+  }
+
+  /** Bytes of the store's pack, index and checkpoint files. */
+  private fileBytes(): number {
+    let n = 0;
+    for (const p of this.packs) n += this.fileBytesOf(p);
+    return n;
+  }
+
+  private fileBytesOf(pack: Pack): number {
+    let n = 0;
+    for (const f of [pack.path, indexPathOf(pack.path), checkpointPathOf(pack.path)]) {
+      try {
+        n += statSync(f).size;
+      } catch {
+        /* absent */
+      }
+    }
+    return n;
+  }
+
   // ---------------------------------------------------------------- internals: lookup
 
   private read(address: Uint8Array, state: { refreshed: boolean }): Uint8Array | undefined {
@@ -399,6 +724,11 @@ export class LocalStore implements ChunkStore {
       state.refreshed = true;
       if (this.refresh()) found = this.locate(address);
     }
+    // A pack gone when opened was replaced by a gc, whose new packs were in place before: list again.
+    for (let tries = 0; found === undefined && this.packsVanished && tries < 4; tries++) {
+      this.refresh(true);
+      found = this.locate(address);
+    }
     return found;
   }
 
@@ -407,7 +737,7 @@ export class LocalStore implements ChunkStore {
     // Newest first: recently written chunks are the likeliest to be read back.
     for (let i = this.packs.length - 1; i >= 0; i--) {
       const pack = this.packs[i]!;
-      if (!pack.loaded) this.ensureLoaded(pack);
+      if (!pack.loaded && !this.loadOrDrop(pack)) continue;
       if (pack.tail.size > 0) {
         key ??= addressKey(address);
         const t = pack.tail.get(key);
@@ -450,7 +780,11 @@ export class LocalStore implements ChunkStore {
     if (last && !last.sealed) this.activate(last);
   }
 
-  /** Pack ids (ascending) and which have a sealed index; a writer also deletes leftover temp files. */
+  /**
+   * Pack ids (ascending) and which have a sealed index. A writer also deletes what a crashed writer
+   * or compaction left: temp files, and indexes whose pack is gone (so a later pack with that id
+   * never picks up a stale index).
+   */
   private listDir(): { ids: number[]; sealed: Set<number> } {
     let names: string[];
     try {
@@ -461,17 +795,19 @@ export class LocalStore implements ChunkStore {
     }
     const ids: number[] = [];
     const sealed = new Set<number>();
+    const indexes: { id: number; name: string }[] = [];
     for (const n of names) {
       let m = PACK_NAME.exec(n);
       if (m) ids.push(Number(m[1]));
-      else if ((m = SEALED_INDEX_NAME.exec(n))) sealed.add(Number(m[1]));
-      else if (!this.readOnly && STORE_TEMP.test(n) && n.includes(TEMP_MARKER)) {
-        try {
-          unlinkSync(join(this.dir, n)); // left by a crashed writer; we hold the lock now
-        } catch {
-          /* already gone */
-        }
-      }
+      else if ((m = SEALED_INDEX_NAME.exec(n))) {
+        sealed.add(Number(m[1]));
+        indexes.push({ id: Number(m[1]), name: n });
+      } else if ((m = CHECKPOINT_NAME.exec(n))) indexes.push({ id: Number(m[1]), name: n });
+      else if (!this.readOnly && STORE_TEMP.test(n) && n.includes(TEMP_MARKER)) unlinkQuietly(join(this.dir, n)); // we hold the lock now
+    }
+    if (!this.readOnly) {
+      const present = new Set(ids);
+      for (const ix of indexes) if (!present.has(ix.id)) unlinkQuietly(join(this.dir, ix.name));
     }
     return { ids: ids.sort((a, b) => a - b), sealed };
   }
@@ -480,6 +816,23 @@ export class LocalStore implements ChunkStore {
   private unloadedPack(id: number): Pack {
     const path = join(this.dir, packFileName(id));
     return { id, path, loaded: false, fd: -1, index: undefined, tail: new Map(), end: PACK_HEADER_BYTES, sealed: true };
+  }
+
+  /**
+   * Load `pack` if needed; false (and the pack forgotten) when a reader finds its file gone — a gc
+   * deleted it after writing its live chunks into newer packs.
+   */
+  private loadOrDrop(pack: Pack): boolean {
+    try {
+      this.ensureLoaded(pack);
+      return true;
+    } catch (err) {
+      if (!this.readOnly || (err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      const at = this.packs.indexOf(pack);
+      if (at >= 0) this.packs.splice(at, 1);
+      this.packsVanished = true;
+      return false;
+    }
   }
 
   private ensureLoaded(pack: Pack): void {
@@ -597,11 +950,13 @@ export class LocalStore implements ChunkStore {
   }
 
   /**
-   * Reader: pick up records appended to unsealed packs and packs created since the last look.
-   * Returns true when anything new was found.
+   * Reader: pick up records appended to unsealed packs and packs created since the last look
+   * (`force`: list the directory even if its mtime looks unchanged). Returns true when anything new
+   * was found.
    */
-  private refresh(): boolean {
+  private refresh(force = false): boolean {
     if (!this.readOnly) return false;
+    if (force) this.packsVanished = false;
     let changed = false;
     for (const pack of this.packs) {
       if (pack.sealed || !pack.loaded) continue;
@@ -616,13 +971,21 @@ export class LocalStore implements ChunkStore {
       }
     }
     const stamp = this.readDirStamp();
-    if (stamp !== this.dirStamp) {
+    if (force || stamp !== this.dirStamp) {
       this.dirStamp = stamp;
       const known = new Set(this.packs.map((p) => p.id));
       const { ids, sealed } = this.listDir();
+      const listed = new Set(ids);
+      // Packs deleted by a gc that this reader never opened: forget them (opened ones stay readable).
+      this.packs = this.packs.filter((p) => p.loaded || listed.has(p.id));
       for (const id of ids) {
         if (known.has(id)) continue;
-        this.packs.push(sealed.has(id) ? this.unloadedPack(id) : this.openPack(id));
+        try {
+          this.packs.push(sealed.has(id) ? this.unloadedPack(id) : this.openPack(id));
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err; // deleted since the listing
+          continue;
+        }
         changed = true;
       }
       this.packs.sort((a, b) => a.id - b.id);
@@ -832,6 +1195,142 @@ export class LocalStore implements ChunkStore {
     this.active = undefined;
     this.lock?.release();
     this.lock = undefined;
+  }
+}
+
+/** What a compaction will do. */
+interface CompactionPlan {
+  /** Packs to rewrite (ascending id) and their live records to copy, in file order. */
+  candidates: { pack: Pack; copy: IndexEntry[] }[];
+  result: CompactResult;
+  /** mtime for the new packs: the newest of the packs they replace. */
+  mtimeMs: number;
+  maxPackBytes: number;
+}
+
+/** Reads whole records of one pack in file order through a window of a few MiB, checking each. */
+class RecordWindow {
+  private buf = Buffer.alloc(0);
+  private start = 0;
+
+  constructor(private readonly pack: Pack) {}
+
+  /** The complete record (header, payload, CRC) of entry `e`; ECHUNKCORRUPT unless it checks out. */
+  record(e: IndexEntry): Buffer {
+    const at = e.offset - RECORD_HEADER_BYTES;
+    const total = RECORD_OVERHEAD + e.length;
+    if (at < this.start || at + total > this.start + this.buf.length) {
+      this.buf = Buffer.allocUnsafe(Math.max(4 << 20, total));
+      const n = readFully(this.pack.fd, this.buf, at);
+      this.buf = this.buf.subarray(0, n);
+      this.start = at;
+    }
+    const o = at - this.start;
+    const rec = this.buf.subarray(o, o + total);
+    const bodyEnd = RECORD_HEADER_BYTES + e.length;
+    const ok =
+      rec.length === total &&
+      rec[0] === RECORD_KIND_CHUNK &&
+      rec.readUInt32LE(1) === e.length &&
+      rec.toString('latin1', 5, 5 + ADDRESS_BYTES) === e.key &&
+      crc32(rec.subarray(0, bodyEnd)) === rec.readUInt32LE(bodyEnd);
+    if (!ok) {
+      const hex = Buffer.from(e.key, 'latin1').toString('hex');
+      throw new ProllyError(
+        ErrorCodes.CHUNK_CORRUPT,
+        `chunk ${hex} in ${this.pack.path} fails its record check at offset ${at}; nothing was deleted (run git prolly verify)`,
+        { address: hex, file: this.pack.path },
+      );
+    }
+    // A copy: the window buffer is reused.
+    return Buffer.from(rec);
+  }
+}
+
+/**
+ * One pack written by a compaction: records appended to a temp file (buffered), then `finish()`
+ * fsyncs it, gives it the mtime of the packs it replaces, writes its sealed index atomically and
+ * renames the pack into place — index first, so whoever lists the pack finds its index beside it.
+ */
+class CompactedPackWriter {
+  readonly id: number;
+  readonly path: string;
+  private readonly tmp: string;
+  private readonly fd: number;
+  private readonly entries: IndexEntry[] = [];
+  private buffered: Buffer[] = [];
+  private bufferedBytes = 0;
+  private written = PACK_HEADER_BYTES;
+  /** End of the pack including buffered records. */
+  end = PACK_HEADER_BYTES;
+
+  constructor(private readonly o: { dir: string; id: number; mtimeMs: number; durable: boolean; bufferBytes: number }) {
+    this.id = o.id;
+    this.path = join(o.dir, packFileName(o.id));
+    this.tmp = tempPathFor(this.path);
+    this.fd = openSync(this.tmp, 'wx', 0o644);
+    try {
+      writeAll(this.fd, encodePackHeader(), 0);
+    } catch (err) {
+      this.abandon();
+      throw err;
+    }
+  }
+
+  get count(): number {
+    return this.entries.length;
+  }
+
+  append(e: IndexEntry, record: Buffer): void {
+    this.entries.push({ key: e.key, offset: this.end + RECORD_HEADER_BYTES, length: e.length });
+    this.buffered.push(record);
+    this.bufferedBytes += record.length;
+    this.end += record.length;
+    if (this.bufferedBytes >= this.o.bufferBytes) this.spill();
+  }
+
+  /** Complete the pack and put it in place; returns its id. */
+  finish(): number {
+    const { durable } = this.o;
+    try {
+      this.spill();
+      if (durable) fdatasyncSync(this.fd);
+      const when = new Date(this.o.mtimeMs);
+      futimesSync(this.fd, when, when);
+      closeSync(this.fd);
+    } catch (err) {
+      this.abandon();
+      throw err;
+    }
+    writeFileAtomicSync(indexPathOf(this.path), encodeIndex({ entries: this.entries, covered: this.end, sealed: true }), { fsync: durable });
+    renameSync(this.tmp, this.path);
+    return this.id;
+  }
+
+  /** Give up: remove the temp file (a pack never renamed into place is not part of the store). */
+  abandon(): void {
+    try {
+      closeSync(this.fd);
+    } catch {
+      /* closed */
+    }
+    unlinkQuietly(this.tmp);
+  }
+
+  private spill(): void {
+    if (this.bufferedBytes === 0) return;
+    writeAll(this.fd, this.buffered.length === 1 ? this.buffered[0]! : Buffer.concat(this.buffered, this.bufferedBytes), this.written);
+    this.written += this.bufferedBytes;
+    this.buffered = [];
+    this.bufferedBytes = 0;
+  }
+}
+
+function unlinkQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    /* already gone */
   }
 }
 

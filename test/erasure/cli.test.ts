@@ -18,6 +18,12 @@ beforeAll(ensureBuilt, 300_000);
 
 const SHARES = 6;
 
+/** The newest audit-log entry. */
+function lastAudit(r: TestRepo): { op: string; what: string; details: Record<string, unknown> } {
+  const all = JSON.parse(r.ok(['audit', '--json'])) as { entry: { seq: number; op: string; what: string; details: Record<string, unknown> } }[];
+  return all.reduce((a, b) => (b.entry.seq > a.entry.seq ? b : a)).entry;
+}
+
 describe('git prolly repair / rekey', () => {
   let r: TestRepo;
   const key1 = randomBytes(32).toString('hex');
@@ -74,6 +80,11 @@ describe('git prolly repair / rekey', () => {
     const fixed = r.prolly(['repair'], { env });
     expect(fixed.code).toBe(0);
     expect(fixed.stdout).toMatch(new RegExp(`${st.degraded.length} repaired, 0 unrecoverable`));
+    // The repair is in the audit log: which objects, which shards, from where to where.
+    const entry = lastAudit(r);
+    expect(entry.op).toBe('repair');
+    expect((entry.details.repaired as { object: string; shards: { to: string }[] }[]).map((x) => x.object).sort()).toEqual(st.degraded.map((d) => d.object).sort());
+    expect((entry.details.repaired as { shards: { to: string }[] }[]).flatMap((x) => x.shards.map((s) => s.to))).toContain('share2');
     expect(fixed.stdout).toMatch(/share2 → share2/);
     expect(readdirSync(join(share(2), 'shards')).length).toBe(st.degraded.length);
     expect(r.prolly(['repair', '--dry-run'], { env }).code).toBe(0);
@@ -94,6 +105,12 @@ describe('git prolly repair / rekey', () => {
     expect(wrap.stderr).toBe('');
     expect(wrap.code).toBe(0);
     expect(wrap.stdout).toMatch(/keyring re-wrapped under env:NEW_PROLLY_KEY/);
+    const wrapEntry = lastAudit(r);
+    expect(wrapEntry.op).toBe('rekey');
+    expect(wrapEntry.what).toContain('re-wrapped under env:NEW_PROLLY_KEY');
+    // Names of key providers only: no key material in the log.
+    const log = r.ok(['audit', '--json']);
+    for (const secret of [key1, key2]) expect(log).not.toContain(secret);
     expect(r.prolly(['repair', '--dry-run'], { env: { GIT_PROLLY_ENCRYPTION_KEY: key1 } }).stderr).toMatch(/not the key/);
     expect(r.prolly(['repair', '--dry-run'], { env: { GIT_PROLLY_ENCRYPTION_KEY: key2 } }).code).toBe(0);
 
@@ -103,6 +120,9 @@ describe('git prolly repair / rekey', () => {
     expect(re.code).toBe(0);
     const out = JSON.parse(re.stdout) as { remotes: { chunks: number; oldKeyIds: string[]; newKeyId: string }[] };
     expect(out.remotes[0]!.chunks).toBe(chunks.length);
+    const reEntry = lastAudit(r);
+    expect(reEntry.op).toBe('rekey');
+    expect((reEntry.details.remotes as { chunks: number; newKeyId: string }[])[0]).toMatchObject({ chunks: chunks.length, newKeyId: out.remotes[0]!.newKeyId });
     const shardsAfter = Array.from({ length: SHARES }, (_, i) => readdirSync(join(share(i), 'shards'))).flat();
     expect(shardsAfter.filter((s) => shardsBefore.has(s))).toEqual([]);
 

@@ -1,10 +1,14 @@
 /** The index reader/writer against git itself: what git wrote we read, what we write git reads. */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { indexEntryFor, readIndex, writeIndex, encodeIndex, parseIndex } from '../../src/repo/git-index.js';
+import type { ProllyError } from '../../src/errors.js';
+import { GitRepo } from '../../src/repo/git.js';
+import { findRepo } from '../../src/repo/paths.js';
+import { replaceUnderGitLock, replaceUnderGitLockSync } from '../../src/util/atomic-file.js';
 import { testEnv } from '../cli/helpers.js';
 
 let dir: string;
@@ -104,5 +108,44 @@ describe('git index', () => {
     rmSync(join(dir, '.git', 'index.lock'));
     git('update-index', '--split-index');
     expect(() => readIndex(join(dir, '.git'))).toThrow(/"link" extension \(split index\)/);
+  });
+});
+
+describe("git's lock-file protocol (shared by the index and ref writers)", () => {
+  it('a failure while the lock is held leaves the file as it was and removes the lock', async () => {
+    const target = join(dir, 'file');
+    writeFileSync(target, 'old\n');
+    const busy = (l: string) => new Error(`busy ${l}`);
+    expect(() => replaceUnderGitLockSync({ path: target, busy, content: () => { throw new Error('no content'); } })).toThrow('no content');
+    await expect(replaceUnderGitLock({ path: target, busy, content: async () => { throw new Error('check failed'); } })).rejects.toThrow('check failed');
+    expect(readFileSync(target, 'utf8')).toBe('old\n');
+    expect(existsSync(`${target}.lock`)).toBe(false);
+    writeFileSync(`${target}.lock`, '');
+    expect(() => replaceUnderGitLockSync({ path: target, busy, content: () => 'new\n' })).toThrow(`busy ${target}.lock`);
+    expect(readFileSync(target, 'utf8')).toBe('old\n');
+    rmSync(`${target}.lock`);
+    replaceUnderGitLockSync({ path: target, busy, content: () => 'new\n' });
+    expect(readFileSync(target, 'utf8')).toBe('new\n');
+  });
+
+  it('updateRef writes under the lock what git reads, and refuses when the ref moved or is locked', async () => {
+    git('commit', '-q', '-m', 'c1');
+    const c1 = git('rev-parse', 'HEAD').trim();
+    git('commit', '-q', '--allow-empty', '-m', 'c2');
+    const c2 = git('rev-parse', 'HEAD').trim();
+    const repo = new GitRepo(findRepo({ dir }));
+    const identity = { name: 'T', email: 't@example.org', timestamp: 1_700_000_000, timezoneOffset: 0 };
+    await repo.updateRef({ ref: 'refs/heads/side', newOid: c1, expectedOld: undefined, message: 'create', identity, alsoHead: false });
+    expect(git('rev-parse', 'side').trim()).toBe(c1);
+    const moved = await repo.updateRef({ ref: 'refs/heads/side', newOid: c2, expectedOld: c2, message: 'x', identity, alsoHead: false }).catch((e: unknown) => e);
+    expect((moved as ProllyError).code).toBe('EGITSTATE');
+    expect(existsSync(join(dir, '.git', 'refs', 'heads', 'side.lock'))).toBe(false);
+    writeFileSync(join(dir, '.git', 'refs', 'heads', 'side.lock'), '');
+    const locked = await repo.updateRef({ ref: 'refs/heads/side', newOid: c2, expectedOld: c1, message: 'x', identity, alsoHead: false }).catch((e: unknown) => e);
+    expect((locked as ProllyError).message).toMatch(/side\.lock exists/);
+    rmSync(join(dir, '.git', 'refs', 'heads', 'side.lock'));
+    await repo.updateRef({ ref: 'refs/heads/side', newOid: c2, expectedOld: c1, message: 'advance', identity, alsoHead: false });
+    expect(git('rev-parse', 'side').trim()).toBe(c2);
+    expect(git('reflog', 'show', '--format=%gs', 'refs/heads/side').trim().split('\n')).toEqual(['advance', 'create']);
   });
 });

@@ -82,7 +82,12 @@ describe('push, clone with lazy reads, fetch (s3rver)', () => {
 
     const fetched = json<{ chunksFetched: number }>(clone.ok(['fetch', '--json']));
     expect(fetched.chunksFetched).toBeGreaterThan(100);
+    type AuditRow = { entry: { seq: number; op: string; details: { command: string; chunksFetched: number } } };
+    const lastAudit = () => json<AuditRow[]>(clone.ok(['audit', '--json'])).reduce((a, b) => (b.entry.seq > a.entry.seq ? b : a)).entry;
+    const afterFetch = lastAudit();
+    expect(afterFetch).toMatchObject({ op: 'fetch', details: { command: 'fetch', chunksFetched: fetched.chunksFetched } });
     expect(json<{ chunksFetched: number }>(clone.ok(['fetch', '--json'])).chunksFetched).toBe(0);
+    expect(lastAudit().seq).toBe(afterFetch.seq); // nothing came in, nothing recorded
     // Offline now: point the backend at a dead endpoint and read everything.
     const offline = { AWS_ACCESS_KEY_ID: 'nobody', AWS_SECRET_ACCESS_KEY: 'nobody' };
     const exported = clone.prolly(['export', 'users', '--format', 'csv'], { env: offline });
@@ -110,6 +115,10 @@ describe('push, clone with lazy reads, fetch (s3rver)', () => {
     origin.ok(['push']);
     const r = json<{ chunksFetched: number }>(clone.ok(['pull', '--json']));
     expect(r.chunksFetched).toBeGreaterThan(0);
+    // The fetch part changed the local store: the clone's audit log says so.
+    const audit = json<{ entry: { seq: number; op: string; details: { command: string; chunksFetched: number } } }[]>(clone.ok(['audit', '--json']));
+    const last = audit.reduce((a, b) => (b.entry.seq > a.entry.seq ? b : a)).entry;
+    expect(last).toMatchObject({ op: 'fetch', details: { command: 'pull', chunksFetched: r.chunksFetched } });
     const offline = clone.prolly(['get', 'users', '00070001'], { env: { AWS_ACCESS_KEY_ID: 'nobody', AWS_SECRET_ACCESS_KEY: 'nobody' } });
     expect(offline.code).toBe(0);
     expect(offline.stdout).toBe(origin.ok(['get', 'users', '00070001']));

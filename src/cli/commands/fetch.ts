@@ -18,6 +18,7 @@ export async function run(out: Output, args: unknown[], options: Record<string, 
   if (options.all && options.at) throw invalidArgument('use either --all or --at <rev>, not both');
   await withRepo('fetch', async (repo) => {
     const summary = await fetchInto(repo, out, { remote, all: Boolean(options.all), at: options.at as string | undefined });
+    await auditFetch(repo, 'fetch', summary);
     if (out.json) await out.printJson(summary);
     else await out.line(summary.chunksFetched === 0 ? `everything is local (${formatCount(summary.datasetVersions)} dataset versions)` : `fetched ${formatCount(summary.chunksFetched)} chunks (${formatBytes(summary.bytesFetched)}) for ${formatCount(summary.datasetVersions)} dataset versions`);
   });
@@ -30,6 +31,20 @@ export interface FetchSummary {
   chunksFetched: number;
   bytesFetched: number;
   ms: number;
+}
+
+/**
+ * Record a fetch that brought chunks in as a `fetch` entry of the audit log (nothing when all was local).
+ * @example await auditFetch(repo, 'pull', summary)
+ */
+export async function auditFetch(repo: Repo, command: 'fetch' | 'pull', summary: FetchSummary): Promise<void> {
+  if (summary.chunksFetched === 0) return;
+  const { auditStorage } = await import('../../audit/record.js');
+  await auditStorage(repo, {
+    op: 'fetch',
+    what: `${command}: fetched ${summary.chunksFetched} chunks (${formatBytes(summary.bytesFetched)}) for ${summary.datasetVersions} dataset versions`,
+    details: { command, ...summary },
+  });
 }
 
 /**

@@ -17,6 +17,7 @@ import { reencryptPackRemote } from '../../store/crypto/rekey.js';
 import type { ObjectBackend } from '../../store/backends/object-backend.js';
 import { memberOf, writeQuorumOf } from '../../store/erasure/placement.js';
 import { ErasureBackend } from '../../store/erasure/erasure-backend.js';
+import type { Repo } from '../../repo/repo.js';
 import { remoteTiers, type RepoLocation } from '../../store/tiered/repo-store.js';
 import { withRepo } from '../context.js';
 import { formatBytes, formatCount, type Output } from '../output.js';
@@ -70,19 +71,24 @@ export async function run(out: Output, _args: unknown[], options: Record<string,
       throw new ProllyError(ErrorCodes.CHUNK_MISSING, 'no encrypted remote found: nothing was pushed with client_encryption = true', {});
     }
     const results: Record<string, unknown>[] = [];
-    for (const remote of remotes) {
-      const keyring = await Keyring.open({ store: remote.keyring, master, source: current.description });
-      const result: Record<string, unknown> = { remote: remote.name, keyIds: keyring.all.map((k) => k.idHex) };
-      if (newMaster) {
-        await keyring.rewrap(newMaster);
-        result.rewrapped = next!.description;
+    try {
+      for (const remote of remotes) {
+        const keyring = await Keyring.open({ store: remote.keyring, master, source: current.description });
+        const result: Record<string, unknown> = { remote: remote.name, keyIds: keyring.all.map((k) => k.idHex) };
+        // Listed before the work: a remote that fails half-way is still named in the audit entry.
+        results.push(result);
+        if (newMaster) {
+          await keyring.rewrap(newMaster);
+          result.rewrapped = next!.description;
+        }
+        if (reencrypt) {
+          const backend = remote.packBackend(keyring);
+          const r = await reencryptPackRemote({ backend, keyring, beforeRetire: remote.afterReencrypt ? () => remote.afterReencrypt!(backend) : undefined });
+          Object.assign(result, r);
+        }
       }
-      if (reencrypt) {
-        const backend = remote.packBackend(keyring);
-        const r = await reencryptPackRemote({ backend, keyring, beforeRetire: remote.afterReencrypt ? () => remote.afterReencrypt!(backend) : undefined });
-        Object.assign(result, r);
-      }
-      results.push(result);
+    } finally {
+      await auditRekey(repo, results, remotes.length);
     }
     if (out.json) await out.printJson({ remotes: results });
     else {
@@ -95,5 +101,22 @@ export async function run(out: Output, _args: unknown[], options: Record<string,
       if (next) await out.line(`now set [security] key_provider = "${newKeySpec}" (or put the new key where "${config.security.key_provider}" reads it)`);
     }
     return 0;
+  });
+}
+
+/** The audit entry of a rekey: which remotes, re-wrapped under which provider (never a key), what was re-encrypted. */
+async function auditRekey(repo: Repo, results: readonly Record<string, unknown>[], total: number): Promise<void> {
+  const changed = results.filter((r) => r.rewrapped !== undefined || r.chunks !== undefined);
+  if (changed.length === 0) return;
+  const parts: string[] = [];
+  const rewrapped = changed.filter((r) => r.rewrapped !== undefined);
+  if (rewrapped.length) parts.push(`keyring re-wrapped under ${String(rewrapped[0]!.rewrapped)} on ${rewrapped.length} remote(s)`);
+  const re = changed.filter((r) => r.chunks !== undefined);
+  if (re.length) parts.push(`${re.reduce((n, r) => n + Number(r.chunks ?? 0), 0)} chunks re-encrypted under a new data key on ${re.length} remote(s)`);
+  const { auditStorage } = await import('../../audit/record.js');
+  await auditStorage(repo, {
+    op: 'rekey',
+    what: `rekey: ${parts.join('; ')}${changed.length < total ? ` (stopped after ${changed.length} of ${total} remotes)` : ''}`,
+    details: { remotes: results, complete: changed.length === total },
   });
 }

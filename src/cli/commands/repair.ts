@@ -62,6 +62,21 @@ export async function run(out: Output, _args: unknown[], options: Record<string,
     } finally {
       progress.finish();
     }
+    if (report.repaired.length > 0 || report.manifestCopies > 0) {
+      const shards = report.repaired.reduce((n, r) => n + r.shards.length, 0);
+      const { auditStorage } = await import('../../audit/record.js');
+      await auditStorage(repo, {
+        op: 'repair',
+        what: `repair: ${report.objects} erasure-coded objects checked, ${shards} shards of ${report.repaired.length} objects rebuilt, ${report.unrecoverable.length} unrecoverable`,
+        details: {
+          objects: report.objects,
+          healthy: report.healthy,
+          repaired: report.repaired.map((r) => ({ object: r.object, shards: r.shards.map((x) => ({ index: x.index, from: x.from, to: x.to, reason: x.reason })) })),
+          unrecoverable: report.unrecoverable.map((u) => u.object),
+          manifestCopies: report.manifestCopies,
+        },
+      });
+    }
     if (out.json) await out.printJson(report);
     else {
       await out.line(`${formatCount(report.objects)} objects checked: ${formatCount(report.healthy)} healthy, ${report.repaired.length} repaired, ${report.unrecoverable.length} unrecoverable`);

@@ -7,13 +7,11 @@
  */
 import type { GitRepo } from '../../repo/git.js';
 import type { NodeStore } from '../../tree/node-store.js';
-import { BlobRef } from '../../blob/blob-ref.js';
-import { blobChunkAddresses } from '../../blob/read-blob.js';
 import { toHex } from '../../util/bytes.js';
 import type { ChunkStore } from '../chunk-store.js';
 import { allRefTips, commitsBetween } from '../remote/commits.js';
 import { pushChunks } from '../remote/push.js';
-import type { DatasetRoots } from '../remote/reachable.js';
+import { reachableChunks, type DatasetRoots } from '../remote/reachable.js';
 import { evictChunks, type EvictResult } from './evict.js';
 import type { Tier } from './tier.js';
 
@@ -101,40 +99,9 @@ export async function applyAgePolicy(opts: AgePolicyOptions): Promise<TierMove[]
       move.copiedBytes = pushed.bytes;
     }
     if (!stores.backend) continue;
-    const keep = await reachableSet(opts.nodes, opts.chunks, young, undefined);
-    const drop = await reachableSet(opts.nodes, opts.chunks, old, keep);
+    const keep = await reachableChunks({ chunks: opts.chunks, roots: young });
+    const drop = await reachableChunks({ chunks: opts.chunks, roots: old, stop: keep });
     move.evicted = await evictChunks({ backend: stores.backend, evict: (a) => drop.has(toHex(a)), dryRun: opts.dryRun });
   }
   return moves;
-}
-
-/** Hex addresses of every chunk reachable from `roots`, not descending into subtrees in `stop`. */
-async function reachableSet(nodes: NodeStore, chunks: ChunkStore, roots: readonly DatasetRoots[], stop: Set<string> | undefined): Promise<Set<string>> {
-  const out = new Set<string>();
-  const take = (hex: string) => {
-    if (out.has(hex) || stop?.has(hex)) return false;
-    out.add(hex);
-    return true;
-  };
-  for (const r of roots) if (r.schema) take(toHex(r.schema));
-  let frontier = roots.map((r) => r.root).filter((a) => take(toHex(a)));
-  while (frontier.length > 0) {
-    const next: Uint8Array[] = [];
-    for (let i = 0; i < frontier.length; i += 1024) {
-      for (const node of await nodes.getMany(frontier.slice(i, i + 1024))) {
-        for (let j = 0; j < node.size; j++) {
-          if (node.level > 0) {
-            const child = node.childAddress(j);
-            if (take(node.childHex(j))) next.push(child);
-            continue;
-          }
-          const v = node.value(j);
-          if (!(v instanceof BlobRef) || !take(toHex(v.address))) continue;
-          for await (const a of blobChunkAddresses(chunks, v)) take(toHex(a));
-        }
-      }
-    }
-    frontier = next;
-  }
-  return out;
 }

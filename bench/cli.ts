@@ -8,6 +8,9 @@
  * - commit_after_1_change_ms: `git prolly commit` after one `put` into that dataset (median).
  * - diff_100_changes_ms: `git prolly diff HEAD~1 HEAD` over a commit that changed 100 rows (median).
  * - history_key_ms: `git prolly history` of one key over 100 commits (median).
+ * - get_key_ms: `git prolly get` of one key of the 1M-row dataset (median).
+ * - put_key_ms: `git prolly put` of one key into it (median).
+ * - node_startup_ms: `node -e 0`, the floor under every figure above (median).
  *
  * @example
  * const figures = await benchCli({ rows: 100_000, runs: 3 });
@@ -32,6 +35,9 @@ export interface CliBenchResult {
   history_key_ms: number;
   history_commits: number;
   history_entries: number;
+  get_key_ms: number;
+  put_key_ms: number;
+  node_startup_ms: number;
 }
 
 /** The i-th key of the benchmark dataset: a bijective 32-bit hash of i, so keys arrive unsorted. */
@@ -146,6 +152,16 @@ export async function benchCli(options: { rows?: number; runs?: number } = {}): 
     }
     const history = JSON.parse(prolly('history', 'bench', target, '--json').stdout) as unknown[];
     const history_key_ms = timed(runs, () => {}, () => ['history', 'bench', target]);
+    const get_key_ms = timed(Math.max(11, runs), () => {}, (i) => ['get', 'bench', keyOf(i * 7919)]);
+    // Last: the puts leave the work tree changed.
+    const put_key_ms = timed(Math.max(11, runs), () => {}, (i) => ['put', 'bench', keyOf(i * 104729), `put ${i}`]);
+    const nodeTimes: number[] = [];
+    for (let i = 0; i < Math.max(11, runs); i++) {
+      const t0 = now();
+      spawnSync(process.execPath, ['-e', '0']);
+      nodeTimes.push(now() - t0);
+    }
+    const node_startup_ms = median(nodeTimes);
 
     return {
       cli_startup_ms,
@@ -157,6 +173,9 @@ export async function benchCli(options: { rows?: number; runs?: number } = {}): 
       history_key_ms,
       history_commits: Number(git('rev-list', '--count', 'HEAD').trim()),
       history_entries: history.length,
+      get_key_ms,
+      put_key_ms,
+      node_startup_ms,
     };
   } finally {
     rmSync(root, { recursive: true, force: true });

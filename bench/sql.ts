@@ -4,7 +4,10 @@
  * and full-scan queries in process, the CLI's wall time for a point query, and a 100k-row INSERT.
  *
  *   pk_point_select_ms       SELECT * FROM orders WHERE id = ?            (in process, warm, median)
- *   pk_point_select_cli_ms   the same through `git-prolly sql` (process start to exit, median)
+ *   pk_point_select_cli_ms   the same through `git-prolly sql` (process start to exit, median of 11)
+ *   sql_cli_engine_ms        a query the CLI's primary-key fast path leaves to the engine (alasql):
+ *                            SELECT … WHERE id = ? AND amount IS NOT NULL (median of 11)
+ *   node_startup_ms          `node -e 0`, the floor under both (median of 11)
  *   pk_range_1000_rows_ms    WHERE id >= ? AND id < ? + 1000               (median)
  *   index_point_select_ms    WHERE customer = ?  (index on customer, ~10 rows; median)
  *   full_scan_aggregate_s    GROUP BY region over all rows (in process)
@@ -138,14 +141,21 @@ export async function benchSql(options: SqlBenchOptions = {}): Promise<Record<st
 
     if (options.processes !== false) {
       const bin = join(projectRoot, 'bin', 'git-prolly');
-      const cli: number[] = [];
-      for (let i = 0; i < 5; i++) {
-        const s = now();
-        const c = spawnSync(process.execPath, [bin, 'sql', `SELECT * FROM orders WHERE id = ${1 + ((i * 7919) % rows)}`, '--format', 'json'], { cwd: root, encoding: 'utf8' });
-        cli.push(now() - s);
-        if (c.status !== 0) throw new Error(`git-prolly sql failed: ${c.stderr}`);
-      }
-      results.pk_point_select_cli_ms = median(cli);
+      const cliTime = (args: (i: number) => string[]) => {
+        const times: number[] = [];
+        for (let i = 0; i < 11; i++) {
+          const s = now();
+          const c = spawnSync(process.execPath, args(i), { cwd: root, encoding: 'utf8' });
+          times.push(now() - s);
+          if (c.status !== 0) throw new Error(`${args(i).join(' ')} failed: ${c.stderr}`);
+          if (args(i)[0] === bin && JSON.parse(c.stdout).length !== 1) throw new Error(`${args(i).join(' ')}: expected one row, got ${c.stdout}`);
+        }
+        return median(times);
+      };
+      const id = (i: number) => 1 + ((i * 7919) % rows);
+      results.pk_point_select_cli_ms = cliTime((i) => [bin, 'sql', `SELECT * FROM orders WHERE id = ${id(i)}`, '--format', 'json']);
+      results.sql_cli_engine_ms = cliTime((i) => [bin, 'sql', `SELECT * FROM orders WHERE id = ${id(i)} AND amount IS NOT NULL`, '--format', 'json']);
+      results.node_startup_ms = cliTime(() => ['-e', '0']);
       const child = spawnSync(process.execPath, [fileURLToPath(new URL('./sql-child.js', import.meta.url)), root, 'SELECT region, COUNT(*) AS n, SUM(amount) AS total, AVG(amount) AS mean FROM orders GROUP BY region'], {
         encoding: 'utf8',
       });

@@ -7,8 +7,12 @@
  * and its line and column in the file.
  */
 import { readFileSync } from 'node:fs';
-import { parse, TomlError } from 'smol-toml';
+import { createRequire } from 'node:module';
 import { ErrorCodes, ProllyError } from '../errors.js';
+
+// smol-toml's single-file CommonJS build: its ESM build is eight modules, which cost every command
+// about twice the start-up time.
+const { parse, TomlError } = createRequire(import.meta.url)('smol-toml') as typeof import('smol-toml');
 
 /** One storage tier. Which keys apply depends on `type`. */
 export interface BackendConfig {

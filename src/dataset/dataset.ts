@@ -14,8 +14,7 @@ import type { NodeStore } from '../tree/node-store.js';
 import { ProllyTree, prefixEnd, type Edit, type RangeOptions } from '../tree/prolly-tree.js';
 import { fromUtf8, utf8 } from '../util/bytes.js';
 import type { DatasetPointer } from '../repo/pointer.js';
-import { ImportSorter, mergeSorted } from './import/sorter.js';
-import { formatOf, parseFormat, readRecords, type ImportFormat } from './import/records.js';
+import type { ImportFormat } from './import/records.js';
 import { keyBytes, readValue, toTreeValue, valueStream, type KeyInput, type ValueInput } from './values.js';
 
 /** Chunk store and node store to read or write trees with. */
@@ -226,6 +225,8 @@ export class Dataset {
    * @example await ds.import('fixtures/sample/users.csv', { key: 'id' })
    */
   async import(input: string | AsyncIterable<Uint8Array>, options: ImportOptions = {}): Promise<WriteResult & { rows: number }> {
+    // The import machinery is loaded here, not at start-up: most commands never import.
+    const [{ ImportSorter, mergeSorted }, { formatOf, parseFormat, readRecords }] = await Promise.all([import('./import/sorter.js'), import('./import/records.js')]);
     const file = typeof input === 'string' ? input : (options.file ?? 'stdin');
     const format = options.format !== undefined ? parseFormat(options.format) : formatOf(file);
     if (!format) throw invalidArgument(`cannot tell the format of ${file} from its extension; pass format (csv, ndjson or json)`, { file });

@@ -5,7 +5,6 @@
  */
 import { BlobRef, INLINE_VALUE_MAX, type TreeValue } from '../blob/blob-ref.js';
 import { readBlob, readBlobBytes } from '../blob/read-blob.js';
-import { writeBlob } from '../blob/write-blob.js';
 import { invalidArgument } from '../errors.js';
 import type { ChunkStore } from '../store/chunk-store.js';
 import { utf8 } from '../util/bytes.js';
@@ -25,6 +24,11 @@ export function keyBytes(key: KeyInput): Uint8Array {
   throw invalidArgument(`a key must be a string or a Uint8Array, got ${typeof key}`);
 }
 
+/** The blob writer, loaded on first use: its chunker tables cost every read-only command start-up time. */
+async function blobWriter(): Promise<typeof import('../blob/write-blob.js').writeBlob> {
+  return (await import('../blob/write-blob.js')).writeBlob;
+}
+
 /**
  * Store a value: inline when it fits, otherwise as a blob (streams are chunked without being held in
  * memory whole; a stream that turns out short is stored inline). Blob chunks are put into `store`;
@@ -35,7 +39,7 @@ export async function toTreeValue(store: ChunkStore, value: ValueInput): Promise
   if (typeof value === 'string') value = utf8(value);
   if (value instanceof Uint8Array) {
     if (value.length <= INLINE_VALUE_MAX) return value;
-    return writeBlob(store, value);
+    return (await blobWriter())(store, value);
   }
   if (value == null || typeof (value as AsyncIterable<Uint8Array>)[Symbol.asyncIterator] !== 'function') {
     throw invalidArgument(`a value must be a string, a Uint8Array or an AsyncIterable<Uint8Array>, got ${typeof value}`);
@@ -60,7 +64,7 @@ export async function toTreeValue(store: ChunkStore, value: ValueInput): Promise
       yield piece;
     }
   }
-  return writeBlob(store, rest());
+  return (await blobWriter())(store, rest());
 }
 
 /**

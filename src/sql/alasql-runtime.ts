@@ -18,9 +18,9 @@
  * The patches are process-wide (alasql is a singleton), so this module is the only place that imports
  * alasql.
  */
-import { createRequire } from 'node:module';
 import { ErrorCodes, ProllyError } from '../errors.js';
 import { compareBytes, fromHex } from '../util/bytes.js';
+import { loadCommonJs } from './code-cache.js';
 import { positionOf, syntaxError, type SourcePosition } from './lexer.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -28,10 +28,11 @@ import { positionOf, syntaxError, type SourcePosition } from './lexer.js';
 export type Any = any;
 
 /**
- * The alasql module object. Loaded with require: importing this 1 MB CommonJS file from ESM makes Node
- * scan it for named exports first, which costs about 100 ms at every CLI start.
+ * The alasql module object. Loaded as CommonJS: importing this 1 MB file from ESM makes Node scan it
+ * for named exports first, which costs about 100 ms at every CLI start; and through the code cache
+ * when the CLI enabled it (src/sql/code-cache.ts), which saves most of its compile time.
  */
-export const alasql: Any = createRequire(import.meta.url)('alasql');
+export const alasql: Any = loadCommonJs('alasql', import.meta.url).exports;
 /** alasql's AST classes (yy.Select, yy.Op, yy.Column…). */
 export const yy: Any = alasql.yy;
 

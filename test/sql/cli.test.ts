@@ -3,7 +3,7 @@
  * output formats, scripts from files and stdin, errors, transactions, and time travel, diffs, the log
  * and branches across real commits.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt, makeRepo, type TestRepo } from '../cli/helpers.js';
@@ -45,6 +45,49 @@ describe('git prolly sql', () => {
     expect(piped.stdout).toBe('amount\r\n7\n');
     expect(piped.stderr).toMatch(/plan: orders @working, pk-point, id = 3, est\. 1 rows, read 1 rows/);
     expect(piped.stderr).toMatch(/1 rows, \d+ nodes read from the store/);
+  });
+
+  it('primary-key SELECTs skip the SQL engine and print exactly what the engine prints', () => {
+    // --verbose always runs the engine; its stdout must match the fast path's, byte for byte.
+    const queries = [
+      'SELECT * FROM orders WHERE id = 2',
+      'SELECT * FROM orders WHERE id = 42',
+      'SELECT id, amount AS a, note FROM orders WHERE id IN (3, 1, 2)',
+      "SELECT o.note FROM orders AS o WHERE o.id >= 1 AND o.id < 3 AND region = 'eu'",
+      'SELECT * FROM orders WHERE id BETWEEN 2 AND 3',
+    ];
+    for (const [i, q] of queries.entries()) {
+      for (const format of i === 0 ? ['table', 'json', 'ndjson', 'csv'] : ['table']) {
+        const fast = r.prolly(['sql', q, '--format', format], { env: { NODE_DEBUG: 'module' } });
+        const engine = r.prolly(['sql', q, '--format', format, '--verbose']);
+        expect(fast.code, fast.stderr).toBe(0);
+        expect(fast.stdout, `${q} (${format})`).toBe(engine.stdout);
+        // NODE_DEBUG=module lists every CommonJS module loaded: alasql is one.
+        expect(fast.stderr).not.toContain('alasql');
+      }
+    }
+    // --at reads the table as of a revision, on the fast path too.
+    r.ok(['sql', "UPDATE orders SET note = 'changed' WHERE id = 1"]);
+    for (const q of ['SELECT note FROM orders WHERE id = 1', 'SELECT * FROM orders WHERE id IN (1, 3)']) {
+      const fast = r.prolly(['sql', q, '--at', 'HEAD', '--format', 'json'], { env: { NODE_DEBUG: 'module' } });
+      expect(fast.stdout).toBe(r.prolly(['sql', q, '--at', 'HEAD', '--format', 'json', '--verbose']).stdout);
+      expect(fast.stderr).not.toContain('alasql');
+    }
+    expect(JSON.parse(r.ok(['sql', 'SELECT note FROM orders WHERE id = 1', '--at', 'HEAD', '--json']))).toEqual([{ note: null }]);
+    expect(JSON.parse(r.ok(['sql', 'SELECT note FROM orders WHERE id = 1', '--json']))).toEqual([{ note: 'changed' }]);
+    r.ok(['sql', 'UPDATE orders SET note = NULL WHERE id = 1']);
+    const badRev = r.prolly(['sql', 'SELECT * FROM orders WHERE id = 1', '--at', 'no-such-rev']);
+    expect(badRev.code).toBe(2);
+    expect(badRev.stderr).toBe(r.prolly(['sql', 'SELECT * FROM orders WHERE id = 1', '--at', 'no-such-rev', '--verbose']).stderr);
+    const other = r.prolly(['sql', 'SELECT * FROM orders WHERE note IS NULL'], { env: { NODE_DEBUG: 'module' } });
+    expect(other.code).toBe(0);
+    expect(other.stderr).toContain('alasql');
+    // The engine's alasql came through the per-user code cache (src/sql/code-cache.ts).
+    expect(readdirSync(join(r.home, '.cache', 'git-prolly')).filter((f) => f.startsWith('alasql-') && f.endsWith('.v8cache'))).toHaveLength(1);
+    // Errors still come from the engine.
+    const missing = r.prolly(['sql', 'SELECT nope FROM orders WHERE id = 1']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('no such column: nope');
   });
 
   it('EXPLAIN shows the access path', () => {

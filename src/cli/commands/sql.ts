@@ -6,9 +6,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ErrorCodes, ProllyError, invalidArgument } from '../../errors.js';
-import { SqlSession, type StatementResult } from '../../sql/engine.js';
+import type { SqlSession, StatementResult } from '../../sql/engine.js';
+import { fastSelect } from '../../sql/fast-select.js';
 import { formatRows, OUTPUT_FORMATS, type OutputFormat } from '../../sql/format.js';
-import { repoTables } from '../../sql/repo-tables.js';
+import { RepoRevisions, RepoTableStore } from '../../sql/repo-tables.js';
 import { readStdin, withRepo } from '../context.js';
 import type { Output } from '../output.js';
 import { EXIT_ERROR } from '../run.js';
@@ -24,8 +25,23 @@ export async function run(out: Output, args: unknown[], options: Record<string, 
   if (script === undefined && !interactive) script = Buffer.from(await readStdin()).toString('utf8');
   const verbose = Boolean(options.verbose);
   return withRepo('sql', async (repo) => {
-    const { store, revisions } = repoTables(repo);
-    const session = new SqlSession({ store, revisions, at: options.at as string | undefined });
+    const store = new RepoTableStore(repo);
+    const revisions = new RepoRevisions(repo, store);
+    const at = options.at as string | undefined;
+    if (script !== undefined && !verbose) {
+      // A primary-key SELECT is answered without loading the SQL engine (alasql), which costs more
+      // than the query itself; anything it declines, or any error it meets, goes to the engine.
+      const fast = await (async () => fastSelect({ store: at === undefined ? store : await revisions.tablesAt(at), sql: script }))().catch(() => undefined);
+      if (fast) {
+        await print(out, fast, format, true);
+        return 0;
+      }
+    }
+    // The engine loads alasql through a per-user V8 code cache (src/sql/code-cache.ts).
+    const { defaultCodeCacheDir, enableCodeCache } = await import('../../sql/code-cache.js');
+    enableCodeCache(defaultCodeCacheDir());
+    const { SqlSession } = await import('../../sql/engine.js');
+    const session = new SqlSession({ store, revisions, at });
     let code = 0;
     try {
       if (interactive) {

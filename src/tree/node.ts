@@ -368,17 +368,30 @@ export class Node {
     return this.meta[this.entryBase + 3 * i + 2]!;
   }
 
-  /** Value of leaf entry i (an inline value is a view into the node bytes). */
-  value(i: number): TreeValue {
-    const at = this.entryBase + 3 * i;
+  /**
+   * Where leaf entry i's inline value bytes start (they end at the entry's end), or -1 when the
+   * payload is not an inline value (a blob reference).
+   */
+  private inlineValueStart(i: number): number {
     const b = this.bytes;
-    let o = this.meta[at + 1]!;
-    const end = this.meta[at + 2]!;
-    if (b[o] !== VALUE_INLINE) return decodeLeafPayload(b.subarray(o, end));
+    let o = this.meta[this.entryBase + 3 * i + 1]!;
+    if (b[o] !== VALUE_INLINE) return -1;
     // Inline: tag, length varint, then the value up to the entry's end.
     o++;
     while (b[o++]! & 0x80);
-    return b.subarray(o, end);
+    return o;
+  }
+
+  /** Leaf entry i's payload when it is not inline (a blob reference). */
+  private referencedValue(i: number): TreeValue {
+    const at = this.entryBase + 3 * i;
+    return decodeLeafPayload(this.bytes.subarray(this.meta[at + 1]!, this.meta[at + 2]!));
+  }
+
+  /** Value of leaf entry i (an inline value is a view into the node bytes). */
+  value(i: number): TreeValue {
+    const o = this.inlineValueStart(i);
+    return o < 0 ? this.referencedValue(i) : this.bytes.subarray(o, this.meta[this.entryBase + 3 * i + 2]!);
   }
 
   /**
@@ -386,13 +399,10 @@ export class Node {
    * Buffer from Node's small-allocation pool, copied straight from the node bytes.
    */
   valueCopy(i: number): TreeValue {
-    const at = this.entryBase + 3 * i;
+    let o = this.inlineValueStart(i);
+    if (o < 0) return this.referencedValue(i);
     const b = this.bytes;
-    let o = this.meta[at + 1]!;
-    const end = this.meta[at + 2]!;
-    if (b[o] !== VALUE_INLINE) return decodeLeafPayload(b.subarray(o, end));
-    o++;
-    while (b[o++]! & 0x80);
+    const end = this.meta[this.entryBase + 3 * i + 2]!;
     const out = Buffer.allocUnsafe(end - o);
     for (let j = 0; o < end; j++, o++) out[j] = b[o]!;
     return out;

@@ -4,7 +4,6 @@
  * over, and the next gc completes, removing the duplicates the crash left.
  */
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -14,31 +13,10 @@ import { openRepo } from '../../src/repo/repo.js';
 import { LocalStore } from '../../src/store/local-store.js';
 import { utf8 } from '../../src/util/bytes.js';
 import { sha256 } from '../../src/util/hash.js';
-import { verifyHistory } from '../../src/verify/index.js';
 import { ROOT, ensureBuilt, makeRepo, type TestRepo } from '../cli/helpers.js';
-import { gc, storeAddresses } from './helpers.js';
+import { digest, gc, storeAddresses, verifyDeep } from './helpers.js';
 
 beforeAll(ensureBuilt, 300_000);
-
-async function digest(dir: string, rev: string | undefined): Promise<string> {
-  const repo = await openRepo({ dir });
-  try {
-    const h = createHash('sha256');
-    for await (const e of repo.dataset('users').scan(rev === undefined ? {} : { at: rev })) h.update(e.key).update('\0').update(e.value).update('\0');
-    return h.digest('hex');
-  } finally {
-    await repo.close();
-  }
-}
-
-async function verifyDeep(dir: string, rev: string): Promise<string[]> {
-  const repo = await openRepo({ dir });
-  try {
-    return (await verifyHistory(repo, { to: rev, deep: true, audit: false })).problems.map((p) => p.message);
-  } finally {
-    await repo.close();
-  }
-}
 
 /** Run gc (the compiled library) in a child process that SIGKILLs itself when it reaches `step`. */
 function gcKilledAt(r: TestRepo, step: 'packs-written' | 'pack-deleted'): { signal: string | null; stdout: string; stderr: string } {

@@ -3,21 +3,10 @@
  * conflict record are roots, so after gc the conflicts still show and the merge resolves.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openRepo } from '../../src/repo/repo.js';
-import { verifyHistory } from '../../src/verify/index.js';
 import { ensureBuilt, makeRepo, type TestRepo } from '../cli/helpers.js';
-import { gc } from './helpers.js';
+import { gc, verifyDeep } from './helpers.js';
 
 beforeAll(ensureBuilt, 300_000);
-
-async function verifyDeep(dir: string, rev: string): Promise<string[]> {
-  const repo = await openRepo({ dir });
-  try {
-    return (await verifyHistory(repo, { to: rev, deep: true, audit: false })).problems.map((p) => p.message);
-  } finally {
-    await repo.close();
-  }
-}
 
 describe('gc during a conflicted merge', () => {
   let r: TestRepo;

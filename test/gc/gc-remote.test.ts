@@ -4,29 +4,16 @@
  * has it — never the last copy — and with no remote backend nothing is deleted for being unmarked.
  * Remote backends themselves are never touched.
  */
-import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sampleUsersCsv } from '../../src/dataset/sample.js';
-import { openRepo } from '../../src/repo/repo.js';
 import { LocalStore } from '../../src/store/local-store.js';
 import { toHex } from '../../src/util/bytes.js';
 import { ensureBuilt, makeRepo, type TestRepo } from '../cli/helpers.js';
-import { gc, inStore, storeDir, workRoot } from './helpers.js';
+import { digest, gc, inStore, storeDir, workRoot } from './helpers.js';
 
 beforeAll(ensureBuilt, 300_000);
-
-async function digest(dir: string, rev: string): Promise<string> {
-  const repo = await openRepo({ dir });
-  try {
-    const h = createHash('sha256');
-    for await (const e of repo.dataset('users').scan({ at: rev })) h.update(e.key).update('\0').update(e.value).update('\0');
-    return h.digest('hex');
-  } finally {
-    await repo.close();
-  }
-}
 
 function listRecursive(dir: string): string[] {
   return readdirSync(dir, { recursive: true, withFileTypes: false }).map(String).sort();

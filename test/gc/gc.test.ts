@@ -5,46 +5,17 @@
  * with garbage from rewrites and overwritten blobs. After gc every revision reads back exactly as
  * before and `git prolly verify --deep` passes over each.
  */
-import { createHash } from 'node:crypto';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sampleUsersCsv } from '../../src/dataset/sample.js';
-import { openRepo } from '../../src/repo/repo.js';
-import { verifyHistory } from '../../src/verify/index.js';
 import { ensureBuilt, makeRepo, type TestRepo } from '../cli/helpers.js';
-import { gc, inStore, storeAddresses, storeBytes, storeListing, workRoot } from './helpers.js';
+import { digest, gc, inStore, storeAddresses, storeBytes, storeListing, verifyDeep, workRoot } from './helpers.js';
 
 beforeAll(ensureBuilt, 300_000);
 
-/**
- * SHA-256 over every key and value (blobs read in full) of the datasets at `rev` (the work tree when
- * undefined), read in this process through the library, as a fresh command would.
- */
-async function digest(dir: string, rev: string | undefined, datasets = ['users', 'files']): Promise<string> {
-  const repo = await openRepo({ dir });
-  try {
-    const h = createHash('sha256');
-    for (const name of datasets) {
-      h.update(`${name}\0`);
-      for await (const e of repo.dataset(name).scan(rev === undefined ? {} : { at: rev })) h.update(e.key).update('\0').update(e.value).update('\0');
-    }
-    return h.digest('hex');
-  } finally {
-    await repo.close();
-  }
-}
-
-/** `git prolly verify --deep --no-audit --to rev`, in process (the reset in the setup rewrote main: not gc's finding). */
-async function verifyDeep(dir: string, rev: string): Promise<string[]> {
-  const repo = await openRepo({ dir });
-  try {
-    const report = await verifyHistory(repo, { to: rev, deep: true, audit: false });
-    return report.problems.map((p) => p.message);
-  } finally {
-    await repo.close();
-  }
-}
+/** The datasets every revision's digest covers. */
+const DATASETS = ['users', 'files'];
 
 /** Deterministic bytes for a large (blob) value. */
 function blobBytes(seed: number, size: number): Buffer {
@@ -104,7 +75,7 @@ describe('git prolly gc', () => {
     r.gitOk(['stash', 'push', '-q', '-m', 'wip']);
     const stash = r.gitOk(['rev-parse', 'refs/stash']).trim();
     revs = ['main', 'v1', 'feature', dropped, stash, `${stash}^2`];
-    for (const rev of revs) before.set(rev, await digest(r.dir, rev));
+    for (const rev of revs) before.set(rev, await digest(r.dir, rev, DATASETS));
 
     // Garbage: a version written and overwritten before any commit, and overwritten blob values.
     r.ok(['import', 'users', csv('junk.csv', 3000, 3), '--replace']);
@@ -114,9 +85,9 @@ describe('git prolly gc', () => {
     // A staged version, then a different work-tree version.
     r.ok(['import', 'users', csv('staged.csv', 2000, 4), '--replace']);
     r.gitOk(['add', '.prolly/datasets/users', '.prolly/datasets/files']);
-    stagedExport = await digest(r.dir, undefined);
+    stagedExport = await digest(r.dir, undefined, DATASETS);
     r.ok(['put', 'users', 'work-key', '{"w":1}']);
-    workExport = await digest(r.dir, undefined);
+    workExport = await digest(r.dir, undefined, DATASETS);
     // A SQL table with a secondary index, whose root lives only in .git/prolly/sql-index-roots.json.
     r.ok(['sql', 'CREATE TABLE t (id INTEGER PRIMARY KEY, email TEXT)']);
     r.ok(['sql', "INSERT INTO t VALUES (1, 'a@x'), (2, 'b@x'), (3, 'c@x'); CREATE INDEX by_email ON t (email)"]);
@@ -177,10 +148,10 @@ describe('git prolly gc', () => {
     expect(await inStore(r, [garbageRoot, ...liveRoots])).toEqual([false, true, true, true]);
 
     for (const rev of revs) {
-      expect(await digest(r.dir, rev), rev).toBe(before.get(rev));
+      expect(await digest(r.dir, rev, DATASETS), rev).toBe(before.get(rev));
       expect(await verifyDeep(r.dir, rev), rev).toEqual([]);
     }
-    expect(await digest(r.dir, undefined)).toBe(workExport);
+    expect(await digest(r.dir, undefined, DATASETS)).toBe(workExport);
     expect(r.ok(['sql', "SELECT id FROM t WHERE email = 'b@x'", '--format', 'json'])).toBe(sqlBefore);
     const audit = JSON.parse(r.ok(['audit', '--json'])) as { entry: { op: string; details: Record<string, number> } }[];
     const entry = audit.find((e) => e.entry.op === 'gc')!.entry;
@@ -188,7 +159,7 @@ describe('git prolly gc', () => {
 
     // The staged pointer's data is intact: commit the index with plain git and read it.
     r.gitOk(['commit', '-q', '-m', 'staged']);
-    expect(await digest(r.dir, 'HEAD')).toBe(stagedExport);
+    expect(await digest(r.dir, 'HEAD', DATASETS)).toBe(stagedExport);
     expect(await verifyDeep(r.dir, 'HEAD')).toEqual([]);
   });
 

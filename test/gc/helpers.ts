@@ -1,8 +1,12 @@
 /** Helpers for the gc tests: the local store's files, pointer roots, and chunk presence. */
+import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import type { GcReport } from '../../src/gc/gc.js';
+import { openRepo } from '../../src/repo/repo.js';
 import { LocalStore } from '../../src/store/local-store.js';
 import { fromHex } from '../../src/util/bytes.js';
+import { verifyHistory } from '../../src/verify/index.js';
 import type { TestRepo } from '../cli/helpers.js';
 
 export function storeDir(r: TestRepo): string {
@@ -59,29 +63,38 @@ export async function storeAddresses(r: TestRepo): Promise<{ total: number; dist
   }
 }
 
-export interface GcJson {
-  dryRun: boolean;
-  roots: { datasetVersions: number; commits: number; refs: number; reflogEntries: number; indexEntries: number; workTreePointers: number; conflictRecords: number; sqlIndexRoots: number };
-  reachableChunks: number;
-  unreadableChunks: number;
-  store: {
-    packsBefore: number;
-    packsAfter: number;
-    bytesBefore: number;
-    bytesAfter: number;
-    chunksBefore: number;
-    chunksAfter: number;
-    garbageChunks: number;
-    duplicateChunks: number;
-    reclaimedChunks: number;
-    reclaimedBytes: number;
-    recentGarbageChunks: number;
-    packsRewritten: number;
-  };
-  notes: string[];
-}
+/** What `git prolly gc --json` prints: the library's report, serialised. */
+export type GcJson = GcReport;
 
 /** `git prolly gc --json …`, parsed (throws unless exit 0). */
 export function gc(r: TestRepo, args: string[] = []): GcJson {
   return JSON.parse(r.ok(['gc', '--json', ...args])) as GcJson;
+}
+
+/**
+ * SHA-256 over every key and value (blobs read in full) of the datasets at `rev` (the work tree when
+ * undefined), read in this process through the library, as a fresh command would.
+ */
+export async function digest(dir: string, rev: string | undefined, datasets: readonly string[] = ['users']): Promise<string> {
+  const repo = await openRepo({ dir });
+  try {
+    const h = createHash('sha256');
+    for (const name of datasets) {
+      h.update(`${name}\0`);
+      for await (const e of repo.dataset(name).scan(rev === undefined ? {} : { at: rev })) h.update(e.key).update('\0').update(e.value).update('\0');
+    }
+    return h.digest('hex');
+  } finally {
+    await repo.close();
+  }
+}
+
+/** The problems `git prolly verify --deep --no-audit --to rev` finds, run in process. */
+export async function verifyDeep(dir: string, rev: string): Promise<string[]> {
+  const repo = await openRepo({ dir });
+  try {
+    return (await verifyHistory(repo, { to: rev, deep: true, audit: false })).problems.map((p) => p.message);
+  } finally {
+    await repo.close();
+  }
 }

@@ -7,7 +7,6 @@ import { ErrorCodes, ProllyError } from '../../errors.js';
 import { applyAgePolicy } from '../../store/tiered/age.js';
 import { ageOrder } from '../../store/tiered/placement.js';
 import { openRepoStore } from '../../store/tiered/repo-store.js';
-import { NodeStore } from '../../tree/node-store.js';
 import { withRepo } from '../context.js';
 import { formatBytes, formatCount, type Output } from '../output.js';
 
@@ -24,7 +23,7 @@ export async function run(out: Output, _args: unknown[], options: Record<string,
     try {
       const tiers = ageOrder(rs.tiers);
       if (tiers.length < 2) throw new ProllyError(ErrorCodes.INVALID_ARGUMENT, 'age-based tiering needs at least two remote backends (hot and cold)', {});
-      const moves = await applyAgePolicy({ git: await repo.git(), tiers, nodes: new NodeStore(rs.store), chunks: rs.store, dryRun });
+      const moves = await applyAgePolicy({ git: await repo.git(), tiers, chunks: rs.store, dryRun });
       if (!dryRun && moves.length > 0) {
         const { auditStorage } = await import('../../audit/record.js');
         await auditStorage(repo, { op: 'tier', what: `tier: ${moves.map((m) => `${m.from} → ${m.to}`).join(', ')}`, details: { moves } });

@@ -6,7 +6,6 @@
  * evicted from the tier. Reads still find them: the placement reads hot → cold.
  */
 import type { GitRepo } from '../../repo/git.js';
-import type { NodeStore } from '../../tree/node-store.js';
 import { toHex } from '../../util/bytes.js';
 import type { ChunkStore } from '../chunk-store.js';
 import { allRefTips, commitsBetween } from '../remote/commits.js';
@@ -66,8 +65,7 @@ export interface AgePolicyOptions {
   git: GitRepo;
   /** Remote tiers, hot → cold (see ageOrder). */
   tiers: readonly Tier[];
-  /** Nodes and chunks to read versions through (the repository store). */
-  nodes: NodeStore;
+  /** Chunks to read versions through (the repository store). */
   chunks: ChunkStore;
   now?: number;
   dryRun?: boolean;
@@ -75,7 +73,7 @@ export interface AgePolicyOptions {
 
 /**
  * Apply age-based routing: copy old versions down the tiers and evict what only they use.
- * @example const moves = await applyAgePolicy({ git, tiers: ageOrder(rs.tiers), nodes, chunks: rs.store });
+ * @example const moves = await applyAgePolicy({ git, tiers: ageOrder(rs.tiers), chunks: rs.store });
  */
 export async function applyAgePolicy(opts: AgePolicyOptions): Promise<TierMove[]> {
   const now = opts.now ?? Date.now();
